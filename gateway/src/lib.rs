@@ -1,0 +1,132 @@
+//! The HTTP gateway: browser-facing REST (and later Socket.IO) turned into
+//! gRPC calls on the services, plus the frontend from the same origin.
+//!
+//! - [`error`]: the JSON error body and the single gRPC→HTTP status mapping.
+//! - [`extract`]: JSON and bearer-token extractors with precise rejections.
+//! - [`routes`]: one module per resource, each with `router()`, merged in [`app`].
+
+pub mod error;
+pub mod extract;
+pub mod routes;
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, StatusCode, header};
+use chat_common::config::{self, ConfigError};
+use chat_proto::auth::v1::auth_service_client::AuthServiceClient;
+use chat_proto::messaging::v1::messaging_service_client::MessagingServiceClient;
+use chat_proto::profile::v1::profile_service_client::ProfileServiceClient;
+use chat_proto::room::v1::room_service_client::RoomServiceClient;
+use tokio::net::TcpListener;
+use tonic::transport::Channel;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::error::ApiError;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub auth_url: String,
+    pub profile_url: String,
+    pub room_url: String,
+    pub messaging_url: String,
+    /// Largest JSON body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// Where the built frontend lives.
+    pub frontend_dir: PathBuf,
+}
+
+impl Config {
+    pub fn from_env(default_peer: &str) -> Result<Self, ConfigError> {
+        Ok(Self {
+            auth_url: config::endpoint_or("AUTH_SERVICE_URL", default_peer)?,
+            profile_url: config::endpoint_or("PROFILE_SERVICE_URL", default_peer)?,
+            room_url: config::endpoint_or("ROOM_SERVICE_URL", default_peer)?,
+            messaging_url: config::endpoint_or("MESSAGING_SERVICE_URL", default_peer)?,
+            max_body_bytes: config::parse_or("MAX_BODY_BYTES", 64 * 1024)?,
+            frontend_dir: config::optional("FRONTEND_DIR").map_or_else(default_frontend_dir, PathBuf::from),
+        })
+    }
+}
+
+fn default_frontend_dir() -> PathBuf {
+    let built = PathBuf::from("frontend/dist");
+    if built.exists() { built } else { PathBuf::from("frontend") }
+}
+
+/// Everything a request handler needs: one gRPC client per service.
+#[derive(Clone)]
+pub struct AppState {
+    pub auth: AuthServiceClient<Channel>,
+    pub profile: ProfileServiceClient<Channel>,
+    pub room: RoomServiceClient<Channel>,
+    pub messaging: MessagingServiceClient<Channel>,
+    pub channels: Vec<(&'static str, &'static str, Channel)>,
+    pub config: Config,
+}
+
+impl AppState {
+    pub fn new(config: Config) -> anyhow::Result<Self> {
+        let channel = |url: &str| chat_common::grpc::channel(url);
+        let auth = channel(&config.auth_url)?;
+        let profile = channel(&config.profile_url)?;
+        let room = channel(&config.room_url)?;
+        let messaging = channel(&config.messaging_url)?;
+        Ok(Self {
+            auth: AuthServiceClient::new(auth.clone()),
+            profile: ProfileServiceClient::new(profile.clone()),
+            room: RoomServiceClient::new(room.clone()),
+            messaging: MessagingServiceClient::new(messaging.clone()),
+            channels: vec![
+                ("auth", "chat.auth.v1.AuthService", auth),
+                ("profile", "chat.profile.v1.ProfileService", profile),
+                ("room", "chat.room.v1.RoomService", room),
+                ("messaging", "chat.messaging.v1.MessagingService", messaging),
+            ],
+            config,
+        })
+    }
+}
+
+/// The whole HTTP application, for serving and for `oneshot` tests.
+pub fn app(state: AppState) -> Router {
+    let frontend = tower_http::services::ServeDir::new(&state.config.frontend_dir)
+        .append_index_html_on_directories(true);
+    let api = Router::new()
+        .merge(routes::auth::router())
+        .merge(routes::health::router())
+        .layer(DefaultBodyLimit::max(state.config.max_body_bytes));
+    Router::new()
+        .merge(api)
+        .fallback_service(frontend.fallback(axum::routing::any(not_found).with_state(())))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route")
+}
+
+/// Serves the gateway on `listener` until `shutdown` resolves.
+pub async fn serve(listener: TcpListener, state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("gateway server failed")
+}
+
+/// How long the gateway waits on a backend before answering 503.
+pub const BACKEND_TIMEOUT: Duration = Duration::from_secs(10);

@@ -1,0 +1,4 @@
+//! One module per resource; each exposes `router()`.
+
+pub mod auth;
+pub mod health;

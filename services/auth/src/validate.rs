@@ -1,0 +1,96 @@
+//! Validated inputs: every value here has passed the sign-up rules.
+
+use chat_common::ServiceError;
+
+/// A trimmed, lower-cased, syntactically valid email address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(raw: &str) -> Result<Self, ServiceError> {
+        let email = raw.trim().to_lowercase();
+        if email.is_empty() {
+            return Err(ServiceError::invalid("email", "email is required"));
+        }
+        if email.len() > 254 || !email_address::EmailAddress::is_valid(&email) || !email.contains('.') {
+            return Err(ServiceError::invalid("email", "email is not a valid address"));
+        }
+        Ok(Self(email))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A password that meets the strength rule: 8–128 characters with an
+/// upper-case letter, a lower-case letter and a digit.
+pub struct Password(String);
+
+impl Password {
+    pub fn parse(raw: &str) -> Result<Self, ServiceError> {
+        let len = raw.chars().count();
+        let rule = "password must be 8–128 characters with an upper-case letter, a lower-case letter and a digit";
+        if len < 8 || len > 128 {
+            return Err(ServiceError::invalid("password", rule));
+        }
+        let upper = raw.chars().any(char::is_uppercase);
+        let lower = raw.chars().any(char::is_lowercase);
+        let digit = raw.chars().any(|c| c.is_ascii_digit());
+        if !(upper && lower && digit) {
+            return Err(ServiceError::invalid("password", rule));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+/// A trimmed person's name of 1–100 characters.
+pub fn name(field: &'static str, raw: &str) -> Result<String, ServiceError> {
+    let name = raw.trim();
+    let len = name.chars().count();
+    if len == 0 {
+        return Err(ServiceError::invalid(field, format!("{field} is required")));
+    }
+    if len > 100 {
+        return Err(ServiceError::invalid(field, format!("{field} must be at most 100 characters")));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(ServiceError::invalid(field, format!("{field} must not contain control characters")));
+    }
+    Ok(name.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_normalised() {
+        assert_eq!(Email::parse("  Ana@Example.COM ").unwrap().as_str(), "ana@example.com");
+        assert!(Email::parse("not-an-email").is_err());
+        assert!(Email::parse("a@b").is_err());
+        assert!(Email::parse("").is_err());
+    }
+
+    #[test]
+    fn password_rule() {
+        assert!(Password::parse("Abcdefg1").is_ok());
+        assert!(Password::parse("abcdefg1").is_err(), "no upper");
+        assert!(Password::parse("ABCDEFG1").is_err(), "no lower");
+        assert!(Password::parse("Abcdefgh").is_err(), "no digit");
+        assert!(Password::parse("Abcde1").is_err(), "short");
+        assert!(Password::parse(&format!("Ab1{}", "x".repeat(126))).is_err(), "long");
+    }
+
+    #[test]
+    fn names() {
+        assert_eq!(name("first_name", "  Ana ").unwrap(), "Ana");
+        assert!(name("first_name", "   ").is_err());
+        assert!(name("first_name", &"x".repeat(101)).is_err());
+        assert!(name("first_name", &"x".repeat(100)).is_ok());
+    }
+}

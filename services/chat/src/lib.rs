@@ -1,0 +1,131 @@
+//! Wiring for the single `chat` binary: which services a process runs and
+//! on which listeners.
+//!
+//! `Role::All` puts every service on one gRPC server and runs the gateway
+//! beside it; the services still reach each other through gRPC clients, so
+//! the code path is the one a split deployment uses. Every other role runs
+//! one piece. Tests call [`run`] with their own [`Settings`] and listeners.
+
+use std::future::Future;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use chat_common::config::{self, ConfigError};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Role {
+    /// Every service and the gateway in one process.
+    All,
+    Gateway,
+    Auth,
+    Profile,
+    Room,
+    Messaging,
+    /// Apply every service's migrations and exit.
+    Migrate,
+}
+
+/// The configuration of every piece a process may run.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub auth: chat_auth::Config,
+    pub profile: chat_profile::Config,
+    pub room: chat_room::Config,
+    pub messaging: chat_messaging::Config,
+    pub gateway: chat_gateway::Config,
+}
+
+impl Settings {
+    /// Reads every setting from the environment. `default_peer` is where
+    /// services are looked for when their own URL is unset.
+    pub fn from_env(default_peer: &str) -> Result<Self, ConfigError> {
+        let data_dir = data_dir();
+        Ok(Self {
+            auth: chat_auth::Config::from_env(data_dir.clone(), default_peer)?,
+            profile: chat_profile::Config::from_env(data_dir.clone(), default_peer)?,
+            room: chat_room::Config::default(),
+            messaging: chat_messaging::Config::default(),
+            gateway: chat_gateway::Config::from_env(default_peer)?,
+        })
+    }
+}
+
+/// `DATA_DIR`, default `./data`: SQLite files and the generated JWT key.
+pub fn data_dir() -> PathBuf {
+    config::optional("DATA_DIR").map_or_else(|| PathBuf::from("data"), PathBuf::from)
+}
+
+/// The listeners a role serves on. `None` where the role has no such surface.
+pub struct Listeners {
+    pub grpc: Option<TcpListener>,
+    pub http: Option<TcpListener>,
+}
+
+/// Runs `role` until `shutdown` resolves.
+pub async fn run(role: Role, settings: Settings, listeners: Listeners, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    let stop = CancellationToken::new();
+    let trigger = stop.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        trigger.cancel();
+    });
+
+    if role == Role::Migrate {
+        return migrate(&settings).await;
+    }
+
+    let mut routes = tonic::service::RoutesBuilder::default();
+    let mut names = Vec::new();
+    if matches!(role, Role::All | Role::Auth) {
+        let service = chat_auth::build(settings.auth.clone()).await.context("starting the auth service")?;
+        names.push(service.add_routes(&mut routes));
+    }
+    if matches!(role, Role::All | Role::Profile) {
+        let service = chat_profile::build(settings.profile.clone()).await.context("starting the profile service")?;
+        names.push(service.add_routes(&mut routes));
+    }
+    if matches!(role, Role::All | Role::Room) {
+        let service = chat_room::build(settings.room.clone()).await.context("starting the room service")?;
+        names.push(service.add_routes(&mut routes));
+    }
+    if matches!(role, Role::All | Role::Messaging) {
+        let service = chat_messaging::build(settings.messaging.clone()).await.context("starting the messaging service")?;
+        names.push(service.add_routes(&mut routes));
+    }
+
+    let mut tasks = tokio::task::JoinSet::new();
+    if !names.is_empty() {
+        let listener = listeners.grpc.context("this role needs a gRPC listener")?;
+        chat_common::grpc::add_standard_services(&mut routes, &names).await?;
+        tracing::info!(addr = %listener.local_addr()?, services = ?names, "gRPC listening");
+        let stop = stop.clone();
+        tasks.spawn(async move { chat_common::grpc::serve(listener, routes, stop.cancelled_owned()).await });
+    }
+    if matches!(role, Role::All | Role::Gateway) {
+        let listener = listeners.http.context("this role needs an HTTP listener")?;
+        let state = chat_gateway::AppState::new(settings.gateway.clone())?;
+        tracing::info!(addr = %listener.local_addr()?, "gateway listening on http://{}", listener.local_addr()?);
+        let stop = stop.clone();
+        tasks.spawn(async move { chat_gateway::serve(listener, state, stop.cancelled_owned()).await });
+    }
+    // The first server to stop, for whatever reason, stops the others.
+    let mut result = Ok(());
+    while let Some(joined) = tasks.join_next().await {
+        stop.cancel();
+        let outcome = joined.context("server task panicked").and_then(|r| r);
+        if result.is_ok() {
+            result = outcome;
+        }
+    }
+    result
+}
+
+async fn migrate(settings: &Settings) -> anyhow::Result<()> {
+    use chat_common::db;
+    db::connect(&settings.auth.database_url, "auth", Some(&chat_auth::migrations())).await?;
+    db::connect(&settings.profile.database_url, "profile", Some(&chat_profile::migrations())).await?;
+    tracing::info!("migrations applied");
+    Ok(())
+}

@@ -1,0 +1,50 @@
+//! `chat [ROLE]`: runs one role of the chat suite (default `all`).
+//! Every setting comes from the environment; see the README's table.
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use chat::{Listeners, Role, Settings};
+use clap::Parser;
+
+#[derive(Parser)]
+#[command(version, about = "Real-time chat: every service and the gateway, or one role per process")]
+struct Cli {
+    /// What this process runs.
+    #[arg(value_enum, env = "CHAT_ROLE", default_value = "all")]
+    role: Role,
+    /// Where the gateway serves HTTP (REST, Socket.IO, the frontend).
+    #[arg(long, env = "HTTP_ADDR", default_value = "0.0.0.0:8080")]
+    http_addr: SocketAddr,
+    /// Where the services serve gRPC.
+    #[arg(long, env = "GRPC_ADDR", default_value = "0.0.0.0:50051")]
+    grpc_addr: SocketAddr,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    chat_common::telemetry::init();
+
+    let grpc_port = cli.grpc_addr.port();
+    let default_peer = format!("http://127.0.0.1:{grpc_port}");
+    let settings = Settings::from_env(&default_peer)?;
+
+    let serves_grpc = !matches!(cli.role, Role::Gateway | Role::Migrate);
+    let serves_http = matches!(cli.role, Role::All | Role::Gateway);
+    let listeners = Listeners {
+        grpc: bind(serves_grpc, cli.grpc_addr, "GRPC_ADDR").await?,
+        http: bind(serves_http, cli.http_addr, "HTTP_ADDR").await?,
+    };
+    chat::run(cli.role, settings, listeners, chat_common::shutdown::signal()).await
+}
+
+async fn bind(wanted: bool, addr: SocketAddr, name: &str) -> anyhow::Result<Option<tokio::net::TcpListener>> {
+    if !wanted {
+        return Ok(None);
+    }
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}; set {name} to a free address"))?;
+    Ok(Some(listener))
+}

@@ -1,0 +1,107 @@
+//! The error every service returns, mapped to `tonic::Status` in one place.
+//!
+//! Internal and database errors are logged here and leave as an opaque
+//! message; validation errors carry a `google.rpc.BadRequest` field violation
+//! so the gateway can say which field was wrong.
+
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+pub type ServiceResult<T> = Result<T, ServiceError>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("{field}: {reason}")]
+    Invalid { field: &'static str, reason: String },
+    #[error("{0}")]
+    Unauthenticated(String),
+    #[error("{0}")]
+    PermissionDenied(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    AlreadyExists(String),
+    #[error("{0}")]
+    ResourceExhausted(String),
+    #[error("{0}")]
+    Unavailable(String),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+impl ServiceError {
+    pub fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
+        Self::Invalid {
+            field,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// True when a database error is a unique-constraint violation.
+pub fn is_unique_violation(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+fn is_unavailable(err: &sqlx::Error) -> bool {
+    matches!(
+        err,
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed
+    )
+}
+
+impl From<ServiceError> for Status {
+    fn from(err: ServiceError) -> Self {
+        match err {
+            ServiceError::Invalid { field, reason } => {
+                let mut details = ErrorDetails::new();
+                details.add_bad_request_violation(field, reason.clone());
+                Status::with_error_details(
+                    Code::InvalidArgument,
+                    format!("{field}: {reason}"),
+                    details,
+                )
+            }
+            ServiceError::Unauthenticated(m) => Status::unauthenticated(m),
+            ServiceError::PermissionDenied(m) => Status::permission_denied(m),
+            ServiceError::NotFound(m) => Status::not_found(m),
+            ServiceError::AlreadyExists(m) => Status::already_exists(m),
+            ServiceError::ResourceExhausted(m) => Status::resource_exhausted(m),
+            ServiceError::Unavailable(m) => Status::unavailable(m),
+            ServiceError::Db(e) if is_unavailable(&e) => {
+                tracing::warn!(error = %e, "database unavailable");
+                Status::unavailable("database unavailable, try again")
+            }
+            ServiceError::Db(e) => {
+                tracing::error!(error = %e, "database error");
+                Status::internal("internal error")
+            }
+            ServiceError::Internal(e) => {
+                tracing::error!(error = ?e, "internal error");
+                Status::internal("internal error")
+            }
+        }
+    }
+}
+
+/// Passes a peer service's status through, but turns transport failures into
+/// UNAVAILABLE so callers see a retryable error.
+pub fn from_peer(status: Status) -> ServiceError {
+    match status.code() {
+        Code::InvalidArgument => ServiceError::Invalid {
+            field: "request",
+            reason: status.message().to_owned(),
+        },
+        Code::Unauthenticated => ServiceError::Unauthenticated(status.message().to_owned()),
+        Code::PermissionDenied => ServiceError::PermissionDenied(status.message().to_owned()),
+        Code::NotFound => ServiceError::NotFound(status.message().to_owned()),
+        Code::AlreadyExists => ServiceError::AlreadyExists(status.message().to_owned()),
+        Code::ResourceExhausted => ServiceError::ResourceExhausted(status.message().to_owned()),
+        _ => {
+            tracing::warn!(code = ?status.code(), message = status.message(), "peer service failed");
+            ServiceError::Unavailable("a dependency is unavailable, try again".into())
+        }
+    }
+}

@@ -1,0 +1,55 @@
+//! One tonic server for whatever services a process runs, with the standard
+//! health service, reflection in both v1 and v1alpha, and gRPC-Web.
+
+use std::future::Future;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::service::RoutesBuilder;
+use tonic_health::ServingStatus;
+use tonic_health::server::HealthReporter;
+
+/// Health and reflection routes, added to `routes` for the named services.
+pub async fn add_standard_services(routes: &mut RoutesBuilder, services: &[&str]) -> anyhow::Result<HealthReporter> {
+    let (reporter, health) = tonic_health::server::health_reporter();
+    for name in services {
+        reporter.set_service_status(*name, ServingStatus::Serving).await;
+    }
+    reporter.set_service_status("", ServingStatus::Serving).await;
+    let v1 = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(chat_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .context("building reflection v1")?;
+    let v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(chat_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()
+        .context("building reflection v1alpha")?;
+    routes.add_service(health).add_service(v1).add_service(v1alpha);
+    Ok(reporter)
+}
+
+/// Serves `routes` on `listener` (HTTP/2 gRPC and HTTP/1.1 gRPC-Web) until
+/// `shutdown` resolves, then lets in-flight calls finish.
+pub async fn serve(listener: TcpListener, routes: RoutesBuilder, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
+    tonic::transport::Server::builder()
+        .accept_http1(true)
+        .layer(tonic_web::GrpcWebLayer::new())
+        .add_routes(routes.routes())
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .await
+        .context("gRPC server failed")
+}
+
+/// A lazily connecting channel to a peer service: the peer may start later,
+/// and calls fail with UNAVAILABLE until it does.
+pub fn channel(url: &str) -> anyhow::Result<tonic::transport::Channel> {
+    let endpoint = tonic::transport::Endpoint::from_shared(url.to_owned())
+        .with_context(|| format!("invalid service URL {url}"))?
+        .connect_timeout(std::time::Duration::from_secs(3))
+        .tcp_nodelay(true)
+        .http2_keep_alive_interval(std::time::Duration::from_secs(30));
+    Ok(endpoint.connect_lazy())
+}

@@ -1,0 +1,228 @@
+//! Access-token claims and verification.
+//!
+//! The auth service signs with an Ed25519 key (`EdDSA`); every service
+//! verifies with the public keys, which come either straight from config or
+//! from `AuthService.GetPublicKeys` on first use. The algorithm is pinned and
+//! `exp`, `iat`, `iss`, `aud` and `sub` are all required and checked.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chat_proto::auth::v1::{GetPublicKeysRequest, PublicKey, auth_service_client::AuthServiceClient};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde::{Deserialize, Serialize};
+use tokio::sync::{Mutex, RwLock};
+use tonic::transport::Channel;
+
+use crate::error::ServiceError;
+
+/// The only algorithm tokens may use.
+pub const ALGORITHM: Algorithm = Algorithm::EdDSA;
+/// Audience of tokens that services mint for each other.
+pub const INTERNAL_AUDIENCE: &str = "chat-internal";
+/// Prefix of the subject of service tokens.
+pub const SERVICE_SUBJECT_PREFIX: &str = "service:";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    pub sub: String,
+    pub exp: i64,
+    pub iat: i64,
+    pub iss: String,
+    pub aud: String,
+}
+
+/// The verified caller of a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuthUser {
+    pub user_id: i64,
+}
+
+enum KeySource {
+    Static,
+    Remote {
+        client: AuthServiceClient<Channel>,
+        /// Serialises refetches and remembers when the last one ran, so a
+        /// flood of tokens with unknown key ids can't hammer the auth service.
+        last_fetch: Mutex<Option<Instant>>,
+    },
+}
+
+/// Verifies access tokens. Cheap to clone.
+#[derive(Clone)]
+pub struct TokenVerifier {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    issuer: String,
+    audience: String,
+    keys: RwLock<HashMap<String, DecodingKey>>,
+    source: KeySource,
+}
+
+/// Builds a decoding key from a JWK-style Ed25519 public key.
+pub fn decoding_key(key: &PublicKey) -> Result<DecodingKey, ServiceError> {
+    if key.kty != "OKP" || key.crv != "Ed25519" || key.alg != "EdDSA" {
+        return Err(ServiceError::Internal(anyhow::anyhow!(
+            "unsupported key {} ({} {} {})",
+            key.kid,
+            key.kty,
+            key.crv,
+            key.alg
+        )));
+    }
+    DecodingKey::from_ed_components(&key.x)
+        .map_err(|e| ServiceError::Internal(anyhow::anyhow!("bad public key {}: {e}", key.kid)))
+}
+
+const REFETCH_INTERVAL: Duration = Duration::from_secs(30);
+
+impl TokenVerifier {
+    /// A verifier with keys known up front (the auth service itself, tests).
+    pub fn with_keys(issuer: &str, audience: &str, keys: &[PublicKey]) -> Result<Self, ServiceError> {
+        let map = keys
+            .iter()
+            .map(|k| Ok((k.kid.clone(), decoding_key(k)?)))
+            .collect::<Result<HashMap<_, _>, ServiceError>>()?;
+        Ok(Self::new(issuer, audience, map, KeySource::Static))
+    }
+
+    /// A verifier that asks the auth service for its keys when it first sees
+    /// a key id it doesn't know.
+    pub fn from_auth_service(issuer: &str, audience: &str, channel: Channel) -> Self {
+        let source = KeySource::Remote {
+            client: AuthServiceClient::new(channel),
+            last_fetch: Mutex::new(None),
+        };
+        Self::new(issuer, audience, HashMap::new(), source)
+    }
+
+    fn new(issuer: &str, audience: &str, keys: HashMap<String, DecodingKey>, source: KeySource) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                issuer: issuer.to_owned(),
+                audience: audience.to_owned(),
+                keys: RwLock::new(keys),
+                source,
+            }),
+        }
+    }
+
+    /// Verifies an end-user access token.
+    pub async fn verify_user(&self, token: &str) -> Result<AuthUser, ServiceError> {
+        let audience = self.inner.audience.clone();
+        let claims = self.verify(token, &audience).await?;
+        let user_id = claims
+            .sub
+            .parse::<i64>()
+            .ok()
+            .filter(|id| *id > 0)
+            .ok_or_else(|| ServiceError::Unauthenticated("invalid token subject".into()))?;
+        Ok(AuthUser { user_id })
+    }
+
+    /// Verifies a service-to-service token and returns the calling service's name.
+    pub async fn verify_service(&self, token: &str) -> Result<String, ServiceError> {
+        let claims = self.verify(token, INTERNAL_AUDIENCE).await?;
+        claims
+            .sub
+            .strip_prefix(SERVICE_SUBJECT_PREFIX)
+            .map(str::to_owned)
+            .ok_or_else(|| ServiceError::PermissionDenied("a service token is required".into()))
+    }
+
+    /// Verifies the bearer token of a gRPC request as an end user.
+    pub async fn authenticate<T>(&self, request: &tonic::Request<T>) -> Result<AuthUser, ServiceError> {
+        self.verify_user(bearer(request.metadata())?).await
+    }
+
+    /// Verifies the bearer token of a gRPC request as a service.
+    pub async fn authenticate_service<T>(&self, request: &tonic::Request<T>) -> Result<String, ServiceError> {
+        self.verify_service(bearer(request.metadata())?).await
+    }
+
+    async fn verify(&self, token: &str, audience: &str) -> Result<Claims, ServiceError> {
+        let unauthenticated = |m: &str| ServiceError::Unauthenticated(m.to_owned());
+        let header = jsonwebtoken::decode_header(token).map_err(|_| unauthenticated("malformed token"))?;
+        if header.alg != ALGORITHM {
+            return Err(unauthenticated("token algorithm not accepted"));
+        }
+        let kid = header.kid.ok_or_else(|| unauthenticated("token has no key id"))?;
+        let key = self.key(&kid).await?.ok_or_else(|| unauthenticated("token signed by an unknown key"))?;
+
+        let mut validation = Validation::new(ALGORITHM);
+        validation.set_audience(&[audience]);
+        validation.set_issuer(&[&self.inner.issuer]);
+        validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
+        validation.leeway = 5;
+        let data = jsonwebtoken::decode::<Claims>(token, &key, &validation).map_err(|e| {
+            use jsonwebtoken::errors::ErrorKind;
+            match e.kind() {
+                ErrorKind::ExpiredSignature => unauthenticated("token expired"),
+                ErrorKind::InvalidAudience => unauthenticated("token not meant for this service"),
+                ErrorKind::InvalidIssuer => unauthenticated("token from an unknown issuer"),
+                ErrorKind::InvalidSignature => unauthenticated("token signature invalid"),
+                _ => unauthenticated("invalid token"),
+            }
+        })?;
+        Ok(data.claims)
+    }
+
+    async fn key(&self, kid: &str) -> Result<Option<DecodingKey>, ServiceError> {
+        if let Some(key) = self.inner.keys.read().await.get(kid) {
+            return Ok(Some(key.clone()));
+        }
+        let KeySource::Remote { client, last_fetch } = &self.inner.source else {
+            return Ok(None);
+        };
+        let mut last = last_fetch.lock().await;
+        // Another task may have fetched while we waited for the lock.
+        if let Some(key) = self.inner.keys.read().await.get(kid) {
+            return Ok(Some(key.clone()));
+        }
+        if last.is_some_and(|t| t.elapsed() < REFETCH_INTERVAL) {
+            return Ok(None);
+        }
+        let response = client
+            .clone()
+            .get_public_keys(GetPublicKeysRequest {})
+            .await
+            .map_err(|status| {
+                tracing::warn!(code = ?status.code(), "fetching token keys from the auth service failed");
+                ServiceError::Unavailable("cannot verify tokens right now, try again".into())
+            })?
+            .into_inner();
+        *last = Some(Instant::now());
+        let mut keys = self.inner.keys.write().await;
+        for k in &response.keys {
+            keys.insert(k.kid.clone(), decoding_key(k)?);
+        }
+        Ok(keys.get(kid).cloned())
+    }
+}
+
+/// The token of an `authorization: Bearer <token>` metadata entry.
+pub fn bearer(metadata: &tonic::metadata::MetadataMap) -> Result<&str, ServiceError> {
+    let value = metadata
+        .get("authorization")
+        .ok_or_else(|| ServiceError::Unauthenticated("missing authorization token".into()))?
+        .to_str()
+        .map_err(|_| ServiceError::Unauthenticated("malformed authorization header".into()))?;
+    let token = value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| ServiceError::Unauthenticated("authorization must be `Bearer <token>`".into()))?;
+    Ok(token)
+}
+
+/// Puts `authorization: Bearer <token>` on an outgoing request.
+pub fn with_bearer<T>(mut request: tonic::Request<T>, token: &str) -> tonic::Request<T> {
+    if let Ok(value) = format!("Bearer {token}").parse() {
+        request.metadata_mut().insert("authorization", value);
+    }
+    request
+}

@@ -1,0 +1,68 @@
+//! Checking and normalising uploaded avatars.
+//!
+//! The format is judged by the bytes (magic number, then a real decode),
+//! never by a file name or declared type. Dimensions are checked from the
+//! header before any pixel is decoded, and the image is re-encoded as a
+//! 256×256 PNG, which drops EXIF and anything else riding in the file.
+
+use std::io::Cursor;
+
+use chat_common::ServiceError;
+use image::{ImageFormat, ImageReader, Limits};
+use sha2::{Digest, Sha256};
+
+/// Largest upload accepted, in bytes.
+pub const MAX_BYTES: usize = 5 * 1024 * 1024;
+/// Largest width or height accepted before decoding.
+pub const MAX_DIMENSION: u32 = 8192;
+/// Side of the stored square image.
+pub const SIZE: u32 = 256;
+pub const CONTENT_TYPE: &str = "image/png";
+
+fn unsupported(reason: &str) -> ServiceError {
+    ServiceError::invalid("avatar", reason)
+}
+
+/// Decodes `data`, refusing anything but PNG, JPEG, GIF or WebP, and returns
+/// the re-encoded PNG.
+pub fn normalise(data: &[u8]) -> Result<Vec<u8>, ServiceError> {
+    if data.is_empty() {
+        return Err(unsupported("avatar file is empty"));
+    }
+    let format = image::guess_format(data).map_err(|_| unsupported("avatar must be a PNG, JPEG, GIF or WebP image"))?;
+    if !matches!(format, ImageFormat::Png | ImageFormat::Jpeg | ImageFormat::Gif | ImageFormat::WebP) {
+        return Err(unsupported("avatar must be a PNG, JPEG, GIF or WebP image"));
+    }
+    let (width, height) = ImageReader::with_format(Cursor::new(data), format)
+        .into_dimensions()
+        .map_err(|_| unsupported("avatar is not a readable image"))?;
+    if width == 0 || height == 0 || width > MAX_DIMENSION || height > MAX_DIMENSION {
+        return Err(unsupported(&format!(
+            "avatar dimensions {width}×{height} are outside 1–{MAX_DIMENSION} pixels"
+        )));
+    }
+    let mut reader = ImageReader::with_format(Cursor::new(data), format);
+    let mut limits = Limits::default();
+    limits.max_image_width = Some(MAX_DIMENSION);
+    limits.max_image_height = Some(MAX_DIMENSION);
+    limits.max_alloc = Some(256 * 1024 * 1024);
+    reader.limits(limits);
+    let image = reader.decode().map_err(|_| unsupported("avatar is not a readable image"))?;
+    let square = image.resize_to_fill(SIZE, SIZE, image::imageops::FilterType::Triangle);
+    let mut out = Cursor::new(Vec::new());
+    square
+        .to_rgba8()
+        .write_to(&mut out, ImageFormat::Png)
+        .map_err(|e| ServiceError::Internal(anyhow::anyhow!("encoding avatar: {e}")))?;
+    Ok(out.into_inner())
+}
+
+/// A new id for a stored avatar: unique per upload, so its URL changes.
+pub fn new_id(user_id: i64, image: &[u8]) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(user_id.to_le_bytes());
+    hasher.update(chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default().to_le_bytes());
+    hasher.update(image);
+    let digest = hasher.finalize();
+    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,266 @@
+//! The profile service: names, avatars and online status.
+//!
+//! - [`store`]: the `profiles` and `avatars` tables.
+//! - [`avatar`]: checking and re-encoding uploaded images.
+//!
+//! Profiles are created by the auth service (with a service token) when an
+//! account is registered; users then read and edit their own.
+
+pub mod avatar;
+pub mod store;
+
+use std::path::PathBuf;
+
+use chat_common::config::{self, ConfigError};
+use chat_common::db::{self, DatabaseUrl, Migrations};
+use chat_common::token::TokenVerifier;
+use chat_common::{ServiceError, now_micros};
+use chat_proto::profile::v1::profile_service_server::{ProfileService as ProfileRpc, ProfileServiceServer};
+use chat_proto::profile::v1::*;
+use chat_proto::timestamp_from_micros;
+use futures::StreamExt;
+use tonic::{Request, Response, Status, Streaming};
+
+use crate::store::{ProfileRow, ProfileStore};
+
+pub const SERVICE_NAME: &str = "chat.profile.v1.ProfileService";
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database_url: DatabaseUrl,
+    pub auth_url: String,
+    pub issuer: String,
+    pub audience: String,
+}
+
+impl Config {
+    pub fn from_env(data_dir: PathBuf, default_peer: &str) -> Result<Self, ConfigError> {
+        Ok(Self {
+            database_url: DatabaseUrl::for_service("profile", &data_dir)?,
+            auth_url: config::endpoint_or("AUTH_SERVICE_URL", default_peer)?,
+            issuer: config::optional("JWT_ISSUER").unwrap_or_else(|| "chat-auth".into()),
+            audience: config::optional("JWT_AUDIENCE").unwrap_or_else(|| "chat".into()),
+        })
+    }
+}
+
+pub fn migrations() -> Migrations {
+    Migrations {
+        postgres: sqlx::migrate!("../../migrations/profile/postgres"),
+        sqlite: sqlx::migrate!("../../migrations/profile/sqlite"),
+    }
+}
+
+#[derive(Clone)]
+pub struct ProfileService {
+    store: ProfileStore,
+    verifier: TokenVerifier,
+    db: db::Database,
+}
+
+pub async fn build(config: Config) -> anyhow::Result<ProfileService> {
+    let db = db::connect(&config.database_url, "profile", Some(&migrations())).await?;
+    let verifier = TokenVerifier::from_auth_service(
+        &config.issuer,
+        &config.audience,
+        chat_common::grpc::channel(&config.auth_url)?,
+    );
+    Ok(ProfileService {
+        store: ProfileStore::new(db.pool.clone()),
+        verifier,
+        db,
+    })
+}
+
+impl ProfileService {
+    pub fn add_routes(&self, routes: &mut tonic::service::RoutesBuilder) -> &'static str {
+        routes.add_service(ProfileServiceServer::new(self.clone()));
+        SERVICE_NAME
+    }
+
+    pub fn database(&self) -> &db::Database {
+        &self.db
+    }
+
+    async fn own_profile(&self, user_id: i64) -> Result<Profile, ServiceError> {
+        self.store
+            .get(user_id)
+            .await?
+            .map(profile_message)
+            .ok_or_else(|| ServiceError::NotFound("profile not found".into()))
+    }
+}
+
+/// The URL the gateway serves an avatar at. A new upload gets a new id, so
+/// caches never show the old picture.
+pub fn avatar_url(avatar_id: &str) -> String {
+    format!("/avatars/{avatar_id}")
+}
+
+fn status_of(s: &str) -> Status_ {
+    if s == "online" { Status_::Online } else { Status_::Offline }
+}
+
+use chat_proto::profile::v1::Status as Status_;
+
+pub fn profile_message(row: ProfileRow) -> Profile {
+    Profile {
+        user_id: row.user_id,
+        first_name: row.first_name,
+        last_name: row.last_name,
+        avatar_url: row.avatar_id.as_deref().map(avatar_url).unwrap_or_default(),
+        status: status_of(&row.status) as i32,
+        create_time: Some(timestamp_from_micros(row.created_at)),
+    }
+}
+
+fn name(field: &'static str, raw: &str) -> Result<String, ServiceError> {
+    let name = raw.trim();
+    match name.chars().count() {
+        0 => Err(ServiceError::invalid(field, format!("{field} is required"))),
+        n if n > 100 => Err(ServiceError::invalid(field, format!("{field} must be at most 100 characters"))),
+        _ if name.chars().any(char::is_control) => Err(ServiceError::invalid(
+            field,
+            format!("{field} must not contain control characters"),
+        )),
+        _ => Ok(name.to_owned()),
+    }
+}
+
+/// The most profiles one BatchGetProfiles call may ask for.
+const MAX_BATCH: usize = 500;
+
+#[tonic::async_trait]
+impl ProfileRpc for ProfileService {
+    async fn get_my_profile(&self, request: Request<GetMyProfileRequest>) -> Result<Response<GetMyProfileResponse>, Status> {
+        let caller = self.verifier.authenticate(&request).await?;
+        let profile = self.own_profile(caller.user_id).await?;
+        Ok(Response::new(GetMyProfileResponse { profile: Some(profile) }))
+    }
+
+    async fn update_my_profile(
+        &self,
+        request: Request<UpdateMyProfileRequest>,
+    ) -> Result<Response<UpdateMyProfileResponse>, Status> {
+        let caller = self.verifier.authenticate(&request).await?;
+        let req = request.into_inner();
+        let first = name("first_name", &req.first_name)?;
+        let last = name("last_name", &req.last_name)?;
+        let row = self
+            .store
+            .update_names(caller.user_id, &first, &last, now_micros())
+            .await?
+            .ok_or_else(|| ServiceError::NotFound("profile not found".into()))?;
+        Ok(Response::new(UpdateMyProfileResponse {
+            profile: Some(profile_message(row)),
+        }))
+    }
+
+    async fn upload_avatar(
+        &self,
+        request: Request<Streaming<UploadAvatarRequest>>,
+    ) -> Result<Response<UploadAvatarResponse>, Status> {
+        let caller = self.verifier.authenticate(&request).await?;
+        let mut stream = request.into_inner();
+        let mut data = Vec::new();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk?;
+            if data.len() + chunk.chunk.len() > avatar::MAX_BYTES {
+                return Err(ServiceError::ResourceExhausted(format!(
+                    "avatar must be at most {} MB",
+                    avatar::MAX_BYTES / (1024 * 1024)
+                ))
+                .into());
+            }
+            data.extend_from_slice(&chunk.chunk);
+        }
+        let image = tokio::task::spawn_blocking(move || avatar::normalise(&data))
+            .await
+            .map_err(|e| ServiceError::Internal(anyhow::anyhow!("avatar task failed: {e}")))??;
+        let avatar_id = avatar::new_id(caller.user_id, &image);
+        let row = self
+            .store
+            .replace_avatar(caller.user_id, &avatar_id, avatar::CONTENT_TYPE, &image, now_micros())
+            .await?
+            .ok_or_else(|| ServiceError::NotFound("profile not found".into()))?;
+        Ok(Response::new(UploadAvatarResponse {
+            profile: Some(profile_message(row)),
+        }))
+    }
+
+    async fn get_avatar(&self, request: Request<GetAvatarRequest>) -> Result<Response<GetAvatarResponse>, Status> {
+        // Avatars are public images, like the profiles that point at them.
+        let id = request.into_inner().avatar_id;
+        let (content_type, data) = self
+            .store
+            .avatar(&id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound("avatar not found".into()))?;
+        Ok(Response::new(GetAvatarResponse { content_type, data }))
+    }
+
+    async fn get_profile(&self, request: Request<GetProfileRequest>) -> Result<Response<GetProfileResponse>, Status> {
+        self.verifier.authenticate(&request).await?;
+        let id = request.into_inner().user_id;
+        let row = self
+            .store
+            .get(id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("user {id} not found")))?;
+        Ok(Response::new(GetProfileResponse {
+            profile: Some(profile_message(row)),
+        }))
+    }
+
+    async fn batch_get_profiles(
+        &self,
+        request: Request<BatchGetProfilesRequest>,
+    ) -> Result<Response<BatchGetProfilesResponse>, Status> {
+        // Users and services (messaging, room) may both ask.
+        if self.verifier.authenticate(&request).await.is_err() {
+            self.verifier.authenticate_service(&request).await?;
+        }
+        let mut ids = request.into_inner().user_ids;
+        ids.sort_unstable();
+        ids.dedup();
+        if ids.len() > MAX_BATCH {
+            return Err(ServiceError::invalid("user_ids", format!("at most {MAX_BATCH} ids per call")).into());
+        }
+        let rows = self.store.get_many(&ids).await?;
+        Ok(Response::new(BatchGetProfilesResponse {
+            profiles: rows.into_iter().map(profile_message).collect(),
+        }))
+    }
+
+    async fn create_profile(&self, request: Request<CreateProfileRequest>) -> Result<Response<CreateProfileResponse>, Status> {
+        let service = self.verifier.authenticate_service(&request).await?;
+        if service != "auth" {
+            return Err(ServiceError::PermissionDenied("only the auth service creates profiles".into()).into());
+        }
+        let req = request.into_inner();
+        let first = name("first_name", &req.first_name)?;
+        let last = name("last_name", &req.last_name)?;
+        let row = self.store.create(req.user_id, &first, &last, now_micros()).await?;
+        Ok(Response::new(CreateProfileResponse {
+            profile: Some(profile_message(row)),
+        }))
+    }
+
+    async fn set_status(&self, request: Request<SetStatusRequest>) -> Result<Response<SetStatusResponse>, Status> {
+        self.verifier.authenticate_service(&request).await?;
+        let req = request.into_inner();
+        let status = match Status_::try_from(req.status) {
+            Ok(Status_::Online) => "online",
+            Ok(Status_::Offline) => "offline",
+            _ => return Err(ServiceError::invalid("status", "status must be ONLINE or OFFLINE").into()),
+        };
+        let row = self
+            .store
+            .set_status(req.user_id, status, now_micros())
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("user {} not found", req.user_id)))?;
+        Ok(Response::new(SetStatusResponse {
+            profile: Some(profile_message(row)),
+        }))
+    }
+}
