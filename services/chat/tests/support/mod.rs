@@ -1,0 +1,317 @@
+//! `spawn_app()`: the whole suite on ephemeral ports, on SQLite (a fresh
+//! temp directory) or PostgreSQL (a fresh database), with real HTTP and gRPC
+//! clients. Logs stay silent unless `TEST_LOG=1`.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use chat::{Listeners, Role, Settings};
+use chat_common::db::DatabaseUrl;
+use serde_json::{Value, json};
+use sqlx::AnyPool;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Generates one test per backend for each listed `async fn(&TestApp)`.
+#[macro_export]
+macro_rules! backend_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let app = $crate::support::spawn_app($crate::support::Backend::Sqlite).await;
+                    super::$name(&app).await;
+                    app.stop().await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let app = $crate::support::spawn_app($crate::support::Backend::Postgres).await;
+                    super::$name(&app).await;
+                    app.stop().await;
+                }
+            )*
+        }
+    };
+}
+
+pub struct TestApp {
+    pub backend: Backend,
+    pub http: String,
+    pub grpc: String,
+    pub data_dir: PathBuf,
+    pub client: reqwest::Client,
+    pub settings: Settings,
+    stop: CancellationToken,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+    _temp: tempfile::TempDir,
+    pg_database: Option<String>,
+}
+
+fn admin_url() -> String {
+    std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+fn init_logs() {
+    if std::env::var("TEST_LOG").is_ok() {
+        chat_common::telemetry::init();
+    }
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+async fn create_pg_database() -> (String, String) {
+    sqlx::any::install_default_drivers();
+    let name = format!(
+        "chat_test_{}_{}_{}",
+        std::process::id(),
+        chrono::Utc::now().timestamp_micros(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    );
+    let admin = admin_url();
+    let pool = AnyPool::connect(&admin).await.expect("PostgreSQL must be running for the postgres tests (TEST_DATABASE_URL)");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&pool)
+        .await
+        .expect("create test database");
+    pool.close().await;
+    let base = admin.rsplit_once('/').map(|(b, _)| b.to_owned()).unwrap_or(admin);
+    (name.clone(), format!("{base}/{name}"))
+}
+
+/// Settings for a test app whose services all listen on `grpc_addr`.
+pub fn test_settings(data_dir: PathBuf, database_url: Option<&str>, grpc_addr: &str) -> Settings {
+    let peer = format!("http://{grpc_addr}");
+    let url = |service: &str| match database_url {
+        Some(url) => DatabaseUrl::new(url).unwrap(),
+        None => DatabaseUrl::sqlite_file(&data_dir, &format!("{service}.db")),
+    };
+    Settings {
+        auth: chat_auth::Config {
+            database_url: url("auth"),
+            data_dir: data_dir.clone(),
+            private_key: None,
+            private_key_file: None,
+            issuer: "chat-auth".into(),
+            audience: "chat".into(),
+            access_token_ttl: Duration::from_secs(900),
+            refresh_token_ttl: Duration::from_secs(3600),
+            profile_url: peer.clone(),
+            hash_concurrency: 2,
+        },
+        profile: chat_profile::Config {
+            database_url: url("profile"),
+            auth_url: peer.clone(),
+            issuer: "chat-auth".into(),
+            audience: "chat".into(),
+        },
+        room: Default::default(),
+        messaging: Default::default(),
+        gateway: chat_gateway::Config {
+            auth_url: peer.clone(),
+            profile_url: peer.clone(),
+            room_url: peer.clone(),
+            messaging_url: peer,
+            max_body_bytes: 64 * 1024,
+            frontend_dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../frontend"),
+        },
+    }
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    let temp = tempfile::tempdir().unwrap();
+    let data_dir = temp.path().to_path_buf();
+    spawn_app_in(backend, temp, data_dir, None).await
+}
+
+/// Starts an app on an existing data directory / database (for restarts).
+pub async fn spawn_app_in(backend: Backend, temp: tempfile::TempDir, data_dir: PathBuf, pg: Option<(String, String)>) -> TestApp {
+    init_logs();
+    let grpc_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let http_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let grpc = grpc_listener.local_addr().unwrap().to_string();
+    let http = http_listener.local_addr().unwrap().to_string();
+    let pg = match (backend, pg) {
+        (Backend::Postgres, None) => Some(create_pg_database().await),
+        (_, pg) => pg,
+    };
+    let settings = test_settings(data_dir.clone(), pg.as_ref().map(|(_, url)| url.as_str()), &grpc);
+    let stop = CancellationToken::new();
+    let listeners = Listeners {
+        grpc: Some(grpc_listener),
+        http: Some(http_listener),
+    };
+    let task = tokio::spawn(chat::run(Role::All, settings.clone(), listeners, stop.clone().cancelled_owned()));
+    let app = TestApp {
+        backend,
+        http: format!("http://{http}"),
+        grpc: format!("http://{grpc}"),
+        data_dir,
+        client: reqwest::Client::new(),
+        settings,
+        stop,
+        task,
+        _temp: temp,
+        pg_database: pg.map(|(name, _)| name),
+    };
+    app.wait_ready().await;
+    app
+}
+
+impl TestApp {
+    async fn wait_ready(&self) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            if self.task.is_finished() {
+                panic!("app exited during start-up");
+            }
+            if let Ok(r) = self.client.get(format!("{}/health", self.http)).send().await {
+                if r.status().is_success() {
+                    return;
+                }
+            }
+            assert!(tokio::time::Instant::now() < deadline, "app did not become healthy");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Stops the servers and drops the test database.
+    pub async fn stop(self) {
+        self.stop.cancel();
+        let _ = tokio::time::timeout(Duration::from_secs(10), self.task).await;
+        if let Some(name) = self.pg_database {
+            if let Ok(pool) = AnyPool::connect(&admin_url()).await {
+                let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
+                    .execute(&pool)
+                    .await;
+            }
+        }
+    }
+
+    /// Stops the servers but keeps the data, returning what a restart needs.
+    pub async fn shutdown_keep_data(self) -> (tempfile::TempDir, PathBuf, Option<(String, String)>) {
+        self.stop.cancel();
+        let _ = tokio::time::timeout(Duration::from_secs(10), self.task).await;
+        let pg = self.pg_database.map(|name| {
+            let url = self.settings.auth.database_url.expose().to_owned();
+            (name, url)
+        });
+        (self._temp, self.data_dir, pg)
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.http, path)
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value, token: Option<&str>) -> (u16, Value) {
+        let mut req = self.client.post(self.url(path)).json(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        Self::read(req.send().await.unwrap()).await
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> (u16, Value) {
+        let mut req = self.client.get(self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        Self::read(req.send().await.unwrap()).await
+    }
+
+    pub async fn send_raw(&self, method: reqwest::Method, path: &str, content_type: &str, body: Vec<u8>, token: Option<&str>) -> (u16, Value) {
+        let mut req = self
+            .client
+            .request(method, self.url(path))
+            .header("content-type", content_type)
+            .body(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        Self::read(req.send().await.unwrap()).await
+    }
+
+    pub async fn read(response: reqwest::Response) -> (u16, Value) {
+        let status = response.status().as_u16();
+        let bytes = response.bytes().await.unwrap();
+        let value = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+        };
+        (status, value)
+    }
+
+    /// Registers a user and returns the session JSON (token, refresh_token, user).
+    pub async fn register(&self, email: &str, first: &str) -> Value {
+        let (status, body) = self
+            .post_json(
+                "/auth/register",
+                &json!({"email": email, "password": "Passw0rd!", "first_name": first, "last_name": "Tester"}),
+                None,
+            )
+            .await;
+        assert_eq!(status, 201, "register {email}: {body}");
+        body
+    }
+
+    /// A pool on one service's own database, for asserting on rows.
+    pub async fn service_db(&self, service: &str) -> AnyPool {
+        sqlx::any::install_default_drivers();
+        let url = match service {
+            "auth" => &self.settings.auth.database_url,
+            "profile" => &self.settings.profile.database_url,
+            other => panic!("no database for {other}"),
+        };
+        let schema = service.to_owned();
+        let is_pg = self.backend == Backend::Postgres;
+        sqlx::any::AnyPoolOptions::new()
+            .max_connections(2)
+            .after_connect(move |conn, _| {
+                let schema = schema.clone();
+                Box::pin(async move {
+                    if is_pg {
+                        sqlx::Executor::execute(conn, sqlx::AssertSqlSafe(format!("SET search_path TO {schema}"))).await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(url.expose())
+            .await
+            .unwrap()
+    }
+
+    pub async fn count(&self, service: &str, table: &str) -> i64 {
+        let pool = self.service_db(service).await;
+        let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+        n
+    }
+
+    pub async fn grpc_channel(&self) -> tonic::transport::Channel {
+        tonic::transport::Endpoint::from_shared(self.grpc.clone()).unwrap().connect().await.unwrap()
+    }
+}
+
+pub fn error_code(body: &Value) -> &str {
+    body["error"]["code"].as_str().unwrap_or_else(|| panic!("not an error body: {body}"))
+}
+
+pub fn error_field(body: &Value) -> Option<&str> {
+    body["error"]["field"].as_str()
+}
