@@ -49,14 +49,19 @@ impl Config {
             room_url: config::endpoint_or("ROOM_SERVICE_URL", default_peer)?,
             messaging_url: config::endpoint_or("MESSAGING_SERVICE_URL", default_peer)?,
             max_body_bytes: config::parse_or("MAX_BODY_BYTES", 64 * 1024)?,
-            frontend_dir: config::optional("FRONTEND_DIR").map_or_else(default_frontend_dir, PathBuf::from),
+            frontend_dir: config::optional("FRONTEND_DIR")
+                .map_or_else(default_frontend_dir, PathBuf::from),
         })
     }
 }
 
 fn default_frontend_dir() -> PathBuf {
     let built = PathBuf::from("frontend/dist");
-    if built.exists() { built } else { PathBuf::from("frontend") }
+    if built.exists() {
+        built
+    } else {
+        PathBuf::from("frontend")
+    }
 }
 
 /// Everything a request handler needs: one gRPC client per service.
@@ -121,7 +126,11 @@ async fn not_found() -> ApiError {
 }
 
 /// Serves the gateway on `listener` until `shutdown` resolves.
-pub async fn serve(listener: TcpListener, state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown)
         .await

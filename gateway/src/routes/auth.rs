@@ -91,7 +91,10 @@ struct RegisterBody {
     last_name: String,
 }
 
-async fn register(State(state): State<AppState>, JsonBody(body): JsonBody<RegisterBody>) -> ApiResult<impl IntoResponse> {
+async fn register(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<RegisterBody>,
+) -> ApiResult<impl IntoResponse> {
     let response = state
         .auth
         .clone()
@@ -103,7 +106,10 @@ async fn register(State(state): State<AppState>, JsonBody(body): JsonBody<Regist
         })
         .await?
         .into_inner();
-    Ok((StatusCode::CREATED, Json(session(response.tokens, response.user))))
+    Ok((
+        StatusCode::CREATED,
+        Json(session(response.tokens, response.user)),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -112,7 +118,10 @@ struct LoginBody {
     password: String,
 }
 
-async fn login(State(state): State<AppState>, JsonBody(body): JsonBody<LoginBody>) -> ApiResult<impl IntoResponse> {
+async fn login(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<LoginBody>,
+) -> ApiResult<impl IntoResponse> {
     let response = state
         .auth
         .clone()
@@ -137,7 +146,10 @@ struct RefreshBody {
     refresh_token: String,
 }
 
-async fn refresh(State(state): State<AppState>, JsonBody(body): JsonBody<RefreshBody>) -> ApiResult<impl IntoResponse> {
+async fn refresh(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<RefreshBody>,
+) -> ApiResult<impl IntoResponse> {
     let response = state
         .auth
         .clone()
@@ -165,6 +177,11 @@ async fn logout(
 }
 
 async fn me(State(state): State<AppState>, token: BearerToken) -> ApiResult<Json<UserJson>> {
-    let response = state.auth.clone().get_me(token.request(GetMeRequest {})).await?.into_inner();
+    let response = state
+        .auth
+        .clone()
+        .get_me(token.request(GetMeRequest {}))
+        .await?
+        .into_inner();
     Ok(Json(response.user.unwrap_or_default().into()))
 }

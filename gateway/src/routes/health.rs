@@ -40,9 +40,22 @@ async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
             (*short, status)
         }
     });
-    let dependencies: BTreeMap<_, _> = futures::future::join_all(checks).await.into_iter().collect();
+    let dependencies: BTreeMap<_, _> = futures::future::join_all(checks)
+        .await
+        .into_iter()
+        .collect();
     let healthy = dependencies.values().all(|s| *s == "up");
-    let code = if healthy { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let code = if healthy {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     let status = if healthy { "ok" } else { "degraded" };
-    (code, Json(Health { status, dependencies }))
+    (
+        code,
+        Json(Health {
+            status,
+            dependencies,
+        }),
+    )
 }

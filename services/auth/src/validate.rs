@@ -12,8 +12,14 @@ impl Email {
         if email.is_empty() {
             return Err(ServiceError::invalid("email", "email is required"));
         }
-        if email.len() > 254 || !email_address::EmailAddress::is_valid(&email) || !email.contains('.') {
-            return Err(ServiceError::invalid("email", "email is not a valid address"));
+        if email.len() > 254
+            || !email_address::EmailAddress::is_valid(&email)
+            || !email.contains('.')
+        {
+            return Err(ServiceError::invalid(
+                "email",
+                "email is not a valid address",
+            ));
         }
         Ok(Self(email))
     }
@@ -31,7 +37,7 @@ impl Password {
     pub fn parse(raw: &str) -> Result<Self, ServiceError> {
         let len = raw.chars().count();
         let rule = "password must be 8–128 characters with an upper-case letter, a lower-case letter and a digit";
-        if len < 8 || len > 128 {
+        if !(8..=128).contains(&len) {
             return Err(ServiceError::invalid("password", rule));
         }
         let upper = raw.chars().any(char::is_uppercase);
@@ -56,10 +62,16 @@ pub fn name(field: &'static str, raw: &str) -> Result<String, ServiceError> {
         return Err(ServiceError::invalid(field, format!("{field} is required")));
     }
     if len > 100 {
-        return Err(ServiceError::invalid(field, format!("{field} must be at most 100 characters")));
+        return Err(ServiceError::invalid(
+            field,
+            format!("{field} must be at most 100 characters"),
+        ));
     }
     if name.chars().any(char::is_control) {
-        return Err(ServiceError::invalid(field, format!("{field} must not contain control characters")));
+        return Err(ServiceError::invalid(
+            field,
+            format!("{field} must not contain control characters"),
+        ));
     }
     Ok(name.to_owned())
 }
@@ -70,7 +82,10 @@ mod tests {
 
     #[test]
     fn emails_are_normalised() {
-        assert_eq!(Email::parse("  Ana@Example.COM ").unwrap().as_str(), "ana@example.com");
+        assert_eq!(
+            Email::parse("  Ana@Example.COM ").unwrap().as_str(),
+            "ana@example.com"
+        );
         assert!(Email::parse("not-an-email").is_err());
         assert!(Email::parse("a@b").is_err());
         assert!(Email::parse("").is_err());
@@ -83,7 +98,10 @@ mod tests {
         assert!(Password::parse("ABCDEFG1").is_err(), "no lower");
         assert!(Password::parse("Abcdefgh").is_err(), "no digit");
         assert!(Password::parse("Abcde1").is_err(), "short");
-        assert!(Password::parse(&format!("Ab1{}", "x".repeat(126))).is_err(), "long");
+        assert!(
+            Password::parse(&format!("Ab1{}", "x".repeat(126))).is_err(),
+            "long"
+        );
     }
 
     #[test]

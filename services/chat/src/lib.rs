@@ -64,7 +64,12 @@ pub struct Listeners {
 }
 
 /// Runs `role` until `shutdown` resolves.
-pub async fn run(role: Role, settings: Settings, listeners: Listeners, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+pub async fn run(
+    role: Role,
+    settings: Settings,
+    listeners: Listeners,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     let stop = CancellationToken::new();
     let trigger = stop.clone();
     tokio::spawn(async move {
@@ -79,19 +84,27 @@ pub async fn run(role: Role, settings: Settings, listeners: Listeners, shutdown:
     let mut routes = tonic::service::RoutesBuilder::default();
     let mut names = Vec::new();
     if matches!(role, Role::All | Role::Auth) {
-        let service = chat_auth::build(settings.auth.clone()).await.context("starting the auth service")?;
+        let service = chat_auth::build(settings.auth.clone())
+            .await
+            .context("starting the auth service")?;
         names.push(service.add_routes(&mut routes));
     }
     if matches!(role, Role::All | Role::Profile) {
-        let service = chat_profile::build(settings.profile.clone()).await.context("starting the profile service")?;
+        let service = chat_profile::build(settings.profile.clone())
+            .await
+            .context("starting the profile service")?;
         names.push(service.add_routes(&mut routes));
     }
     if matches!(role, Role::All | Role::Room) {
-        let service = chat_room::build(settings.room.clone()).await.context("starting the room service")?;
+        let service = chat_room::build(settings.room.clone())
+            .await
+            .context("starting the room service")?;
         names.push(service.add_routes(&mut routes));
     }
     if matches!(role, Role::All | Role::Messaging) {
-        let service = chat_messaging::build(settings.messaging.clone()).await.context("starting the messaging service")?;
+        let service = chat_messaging::build(settings.messaging.clone())
+            .await
+            .context("starting the messaging service")?;
         names.push(service.add_routes(&mut routes));
     }
 
@@ -101,14 +114,18 @@ pub async fn run(role: Role, settings: Settings, listeners: Listeners, shutdown:
         chat_common::grpc::add_standard_services(&mut routes, &names).await?;
         tracing::info!(addr = %listener.local_addr()?, services = ?names, "gRPC listening");
         let stop = stop.clone();
-        tasks.spawn(async move { chat_common::grpc::serve(listener, routes, stop.cancelled_owned()).await });
+        tasks.spawn(async move {
+            chat_common::grpc::serve(listener, routes, stop.cancelled_owned()).await
+        });
     }
     if matches!(role, Role::All | Role::Gateway) {
         let listener = listeners.http.context("this role needs an HTTP listener")?;
         let state = chat_gateway::AppState::new(settings.gateway.clone())?;
         tracing::info!(addr = %listener.local_addr()?, "gateway listening on http://{}", listener.local_addr()?);
         let stop = stop.clone();
-        tasks.spawn(async move { chat_gateway::serve(listener, state, stop.cancelled_owned()).await });
+        tasks.spawn(
+            async move { chat_gateway::serve(listener, state, stop.cancelled_owned()).await },
+        );
     }
     // The first server to stop, for whatever reason, stops the others.
     let mut result = Ok(());
@@ -124,8 +141,18 @@ pub async fn run(role: Role, settings: Settings, listeners: Listeners, shutdown:
 
 async fn migrate(settings: &Settings) -> anyhow::Result<()> {
     use chat_common::db;
-    db::connect(&settings.auth.database_url, "auth", Some(&chat_auth::migrations())).await?;
-    db::connect(&settings.profile.database_url, "profile", Some(&chat_profile::migrations())).await?;
+    db::connect(
+        &settings.auth.database_url,
+        "auth",
+        Some(&chat_auth::migrations()),
+    )
+    .await?;
+    db::connect(
+        &settings.profile.database_url,
+        "profile",
+        Some(&chat_profile::migrations()),
+    )
+    .await?;
     tracing::info!("migrations applied");
     Ok(())
 }

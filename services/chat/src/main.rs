@@ -8,7 +8,10 @@ use chat::{Listeners, Role, Settings};
 use clap::Parser;
 
 #[derive(Parser)]
-#[command(version, about = "Real-time chat: every service and the gateway, or one role per process")]
+#[command(
+    version,
+    about = "Real-time chat: every service and the gateway, or one role per process"
+)]
 struct Cli {
     /// What this process runs.
     #[arg(value_enum, env = "CHAT_ROLE", default_value = "all")]
@@ -36,10 +39,20 @@ async fn main() -> anyhow::Result<()> {
         grpc: bind(serves_grpc, cli.grpc_addr, "GRPC_ADDR").await?,
         http: bind(serves_http, cli.http_addr, "HTTP_ADDR").await?,
     };
-    chat::run(cli.role, settings, listeners, chat_common::shutdown::signal()).await
+    chat::run(
+        cli.role,
+        settings,
+        listeners,
+        chat_common::shutdown::signal(),
+    )
+    .await
 }
 
-async fn bind(wanted: bool, addr: SocketAddr, name: &str) -> anyhow::Result<Option<tokio::net::TcpListener>> {
+async fn bind(
+    wanted: bool,
+    addr: SocketAddr,
+    name: &str,
+) -> anyhow::Result<Option<tokio::net::TcpListener>> {
     if !wanted {
         return Ok(None);
     }

@@ -34,7 +34,11 @@ async fn full_session_over_rest(app: &TestApp) {
 
     // Login with the email in another case.
     let (status, login) = app
-        .post_json("/auth/login", &json!({"email": "ANA.LIMA@example.com", "password": "Passw0rd!"}), None)
+        .post_json(
+            "/auth/login",
+            &json!({"email": "ANA.LIMA@example.com", "password": "Passw0rd!"}),
+            None,
+        )
         .await;
     assert_eq!(status, 200, "{login}");
     let token = login["token"].as_str().unwrap();
@@ -46,7 +50,13 @@ async fn full_session_over_rest(app: &TestApp) {
 
     // Refresh rotates the refresh token.
     let old_refresh = login["refresh_token"].as_str().unwrap();
-    let (status, pair) = app.post_json("/auth/refresh", &json!({"refresh_token": old_refresh}), None).await;
+    let (status, pair) = app
+        .post_json(
+            "/auth/refresh",
+            &json!({"refresh_token": old_refresh}),
+            None,
+        )
+        .await;
     assert_eq!(status, 200, "{pair}");
     let new_refresh = pair["refresh_token"].as_str().unwrap();
     assert_ne!(new_refresh, old_refresh);
@@ -55,18 +65,36 @@ async fn full_session_over_rest(app: &TestApp) {
 
     // Logout revokes the session: the current refresh token stops working.
     let (status, body) = app
-        .post_json("/auth/logout", &json!({"refresh_token": new_refresh}), pair["token"].as_str())
+        .post_json(
+            "/auth/logout",
+            &json!({"refresh_token": new_refresh}),
+            pair["token"].as_str(),
+        )
         .await;
     assert_eq!(status, 204, "{body}");
-    let (status, body) = app.post_json("/auth/refresh", &json!({"refresh_token": new_refresh}), None).await;
+    let (status, body) = app
+        .post_json(
+            "/auth/refresh",
+            &json!({"refresh_token": new_refresh}),
+            None,
+        )
+        .await;
     assert_eq!(status, 401);
     assert_eq!(error_code(&body), "unauthenticated");
     // And so does the one rotated away earlier.
-    let (status, _) = app.post_json("/auth/refresh", &json!({"refresh_token": old_refresh}), None).await;
+    let (status, _) = app
+        .post_json(
+            "/auth/refresh",
+            &json!({"refresh_token": old_refresh}),
+            None,
+        )
+        .await;
     assert_eq!(status, 401);
 
     // Logout needs the access token.
-    let (status, _) = app.post_json("/auth/logout", &json!({"refresh_token": new_refresh}), None).await;
+    let (status, _) = app
+        .post_json("/auth/logout", &json!({"refresh_token": new_refresh}), None)
+        .await;
     assert_eq!(status, 401);
 }
 
@@ -99,7 +127,13 @@ async fn register_login_get_me_over_grpc(app: &TestApp) {
     request
         .metadata_mut()
         .insert("authorization", format!("Bearer {token}").parse().unwrap());
-    let me = client.get_me(request).await.unwrap().into_inner().user.unwrap();
+    let me = client
+        .get_me(request)
+        .await
+        .unwrap()
+        .into_inner()
+        .user
+        .unwrap();
     assert_eq!(me.id, user.id);
     assert_eq!(me.email, "grpc@example.com");
 
@@ -126,14 +160,32 @@ async fn malformed_and_mistyped_bodies_are_refused_and_change_nothing(app: &Test
     let tokens = app.count("auth", "refresh_tokens").await;
 
     let post = |body: &'static str, content_type: &'static str| {
-        app.send_raw(reqwest::Method::POST, "/auth/register", content_type, body.as_bytes().to_vec(), None)
+        app.send_raw(
+            reqwest::Method::POST,
+            "/auth/register",
+            content_type,
+            body.as_bytes().to_vec(),
+            None,
+        )
     };
 
     let (status, body) = post("{\"email\": ", "application/json").await;
-    assert_eq!((status, error_code(&body)), (400, "malformed_json"), "{body}");
+    assert_eq!(
+        (status, error_code(&body)),
+        (400, "malformed_json"),
+        "{body}"
+    );
 
-    let (status, body) = post(r#"{"email":"a@example.com","first_name":"A","last_name":"B"}"#, "application/json").await;
-    assert_eq!((status, error_code(&body)), (400, "invalid_argument"), "{body}");
+    let (status, body) = post(
+        r#"{"email":"a@example.com","first_name":"A","last_name":"B"}"#,
+        "application/json",
+    )
+    .await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (400, "invalid_argument"),
+        "{body}"
+    );
     assert_eq!(error_field(&body), Some("password"));
 
     let (status, body) = post(
@@ -141,20 +193,38 @@ async fn malformed_and_mistyped_bodies_are_refused_and_change_nothing(app: &Test
         "application/json",
     )
     .await;
-    assert_eq!((status, error_code(&body)), (400, "invalid_argument"), "{body}");
+    assert_eq!(
+        (status, error_code(&body)),
+        (400, "invalid_argument"),
+        "{body}"
+    );
     assert_eq!(error_field(&body), Some("email"));
 
     let (status, body) = post(r#"{"email":"a@example.com"}"#, "text/plain").await;
-    assert_eq!((status, error_code(&body)), (415, "unsupported_media_type"), "{body}");
+    assert_eq!(
+        (status, error_code(&body)),
+        (415, "unsupported_media_type"),
+        "{body}"
+    );
 
     let huge = format!(
         r#"{{"email":"a@example.com","password":"Passw0rd!","first_name":"{}","last_name":"B"}}"#,
         "x".repeat(200 * 1024)
     );
     let (status, body) = app
-        .send_raw(reqwest::Method::POST, "/auth/register", "application/json", huge.into_bytes(), None)
+        .send_raw(
+            reqwest::Method::POST,
+            "/auth/register",
+            "application/json",
+            huge.into_bytes(),
+            None,
+        )
         .await;
-    assert_eq!((status, error_code(&body)), (413, "payload_too_large"), "{body}");
+    assert_eq!(
+        (status, error_code(&body)),
+        (413, "payload_too_large"),
+        "{body}"
+    );
 
     let (status, body) = app.get("/no/such/route", None).await;
     assert_eq!((status, error_code(&body)), (404, "not_found"));
@@ -165,7 +235,11 @@ async fn malformed_and_mistyped_bodies_are_refused_and_change_nothing(app: &Test
 
     // Still serving.
     let (status, _) = app
-        .post_json("/auth/login", &json!({"email": "existing@example.com", "password": "Passw0rd!"}), None)
+        .post_json(
+            "/auth/login",
+            &json!({"email": "existing@example.com", "password": "Passw0rd!"}),
+            None,
+        )
         .await;
     assert_eq!(status, 200);
 }
@@ -175,17 +249,56 @@ async fn registration_rules_are_enforced_and_change_nothing(app: &TestApp) {
     let users = app.count("auth", "users").await;
 
     let cases: Vec<(Value, u16, &str, Option<&str>)> = vec![
-        (json!({"email": "x@example.com", "password": "weakpass", "first_name": "A", "last_name": "B"}), 400, "invalid_argument", Some("password")),
-        (json!({"email": "x@example.com", "password": "Sh0rt", "first_name": "A", "last_name": "B"}), 400, "invalid_argument", Some("password")),
-        (json!({"email": "x@example.com", "password": "NOLOWER123", "first_name": "A", "last_name": "B"}), 400, "invalid_argument", Some("password")),
-        (json!({"email": "not-an-email", "password": "Passw0rd!", "first_name": "A", "last_name": "B"}), 400, "invalid_argument", Some("email")),
-        (json!({"email": "x@example.com", "password": "Passw0rd!", "first_name": "   ", "last_name": "B"}), 400, "invalid_argument", Some("first_name")),
-        (json!({"email": "x@example.com", "password": "Passw0rd!", "first_name": "A", "last_name": "L".repeat(101)}), 400, "invalid_argument", Some("last_name")),
-        (json!({"email": "TAKEN@Example.com", "password": "Passw0rd!", "first_name": "A", "last_name": "B"}), 409, "already_exists", None),
+        (
+            json!({"email": "x@example.com", "password": "weakpass", "first_name": "A", "last_name": "B"}),
+            400,
+            "invalid_argument",
+            Some("password"),
+        ),
+        (
+            json!({"email": "x@example.com", "password": "Sh0rt", "first_name": "A", "last_name": "B"}),
+            400,
+            "invalid_argument",
+            Some("password"),
+        ),
+        (
+            json!({"email": "x@example.com", "password": "NOLOWER123", "first_name": "A", "last_name": "B"}),
+            400,
+            "invalid_argument",
+            Some("password"),
+        ),
+        (
+            json!({"email": "not-an-email", "password": "Passw0rd!", "first_name": "A", "last_name": "B"}),
+            400,
+            "invalid_argument",
+            Some("email"),
+        ),
+        (
+            json!({"email": "x@example.com", "password": "Passw0rd!", "first_name": "   ", "last_name": "B"}),
+            400,
+            "invalid_argument",
+            Some("first_name"),
+        ),
+        (
+            json!({"email": "x@example.com", "password": "Passw0rd!", "first_name": "A", "last_name": "L".repeat(101)}),
+            400,
+            "invalid_argument",
+            Some("last_name"),
+        ),
+        (
+            json!({"email": "TAKEN@Example.com", "password": "Passw0rd!", "first_name": "A", "last_name": "B"}),
+            409,
+            "already_exists",
+            None,
+        ),
     ];
     for (body, want_status, want_code, want_field) in cases {
         let (status, answer) = app.post_json("/auth/register", &body, None).await;
-        assert_eq!((status, error_code(&answer)), (want_status, want_code), "{body} -> {answer}");
+        assert_eq!(
+            (status, error_code(&answer)),
+            (want_status, want_code),
+            "{body} -> {answer}"
+        );
         assert_eq!(error_field(&answer), want_field, "{answer}");
         assert!(!answer["error"]["message"].as_str().unwrap().is_empty());
     }
@@ -197,10 +310,18 @@ async fn wrong_password_and_unknown_email_look_the_same(app: &TestApp) {
     app.register("known@example.com", "Kim").await;
     let tokens = app.count("auth", "refresh_tokens").await;
     let (s1, wrong) = app
-        .post_json("/auth/login", &json!({"email": "known@example.com", "password": "Wrong000"}), None)
+        .post_json(
+            "/auth/login",
+            &json!({"email": "known@example.com", "password": "Wrong000"}),
+            None,
+        )
         .await;
     let (s2, unknown) = app
-        .post_json("/auth/login", &json!({"email": "nobody@example.com", "password": "Wrong000"}), None)
+        .post_json(
+            "/auth/login",
+            &json!({"email": "nobody@example.com", "password": "Wrong000"}),
+            None,
+        )
         .await;
     assert_eq!((s1, s2), (401, 401));
     assert_eq!(wrong, unknown, "the two failures must be indistinguishable");
@@ -232,16 +353,39 @@ async fn forged_and_foreign_tokens_are_refused(app: &TestApp) {
     let good = sign(&claims(now + 600, "chat", "chat-auth"), &app_key, &kid);
     assert_eq!(app.get("/auth/me", Some(&good)).await.0, 200);
 
-    let none_header = URL_SAFE_NO_PAD.encode(format!(r#"{{"alg":"none","typ":"JWT","kid":"{kid}"}}"#));
+    let none_header =
+        URL_SAFE_NO_PAD.encode(format!(r#"{{"alg":"none","typ":"JWT","kid":"{kid}"}}"#));
     let none_body = URL_SAFE_NO_PAD.encode(claims(now + 600, "chat", "chat-auth").to_string());
     let cases = [
-        ("expired", sign(&claims(now - 120, "chat", "chat-auth"), &app_key, &kid)),
-        ("another key", sign(&claims(now + 600, "chat", "chat-auth"), &other_key, &kid)),
-        ("unknown key id", sign(&claims(now + 600, "chat", "chat-auth"), &other_key, "nope")),
+        (
+            "expired",
+            sign(&claims(now - 120, "chat", "chat-auth"), &app_key, &kid),
+        ),
+        (
+            "another key",
+            sign(&claims(now + 600, "chat", "chat-auth"), &other_key, &kid),
+        ),
+        (
+            "unknown key id",
+            sign(&claims(now + 600, "chat", "chat-auth"), &other_key, "nope"),
+        ),
         ("alg none", format!("{none_header}.{none_body}.")),
-        ("another audience", sign(&claims(now + 600, "other-app", "chat-auth"), &app_key, &kid)),
-        ("another issuer", sign(&claims(now + 600, "chat", "evil"), &app_key, &kid)),
-        ("internal audience", sign(&claims(now + 600, "chat-internal", "chat-auth"), &app_key, &kid)),
+        (
+            "another audience",
+            sign(&claims(now + 600, "other-app", "chat-auth"), &app_key, &kid),
+        ),
+        (
+            "another issuer",
+            sign(&claims(now + 600, "chat", "evil"), &app_key, &kid),
+        ),
+        (
+            "internal audience",
+            sign(
+                &claims(now + 600, "chat-internal", "chat-auth"),
+                &app_key,
+                &kid,
+            ),
+        ),
         ("garbage", "not.a.jwt".to_owned()),
     ];
     for (what, token) in cases {
@@ -256,27 +400,43 @@ async fn forged_and_foreign_tokens_are_refused(app: &TestApp) {
 async fn reused_refresh_token_revokes_the_session(app: &TestApp) {
     let session = app.register("reuse@example.com", "Rui").await;
     let first = session["refresh_token"].as_str().unwrap().to_owned();
-    let (status, pair) = app.post_json("/auth/refresh", &json!({"refresh_token": first}), None).await;
+    let (status, pair) = app
+        .post_json("/auth/refresh", &json!({"refresh_token": first}), None)
+        .await;
     assert_eq!(status, 200);
     let second = pair["refresh_token"].as_str().unwrap().to_owned();
 
     // The stolen, already-rotated token is replayed.
-    let (status, body) = app.post_json("/auth/refresh", &json!({"refresh_token": first}), None).await;
+    let (status, body) = app
+        .post_json("/auth/refresh", &json!({"refresh_token": first}), None)
+        .await;
     assert_eq!((status, error_code(&body)), (401, "unauthenticated"));
     // Its whole family is gone, including the legitimate newest token.
-    let (status, _) = app.post_json("/auth/refresh", &json!({"refresh_token": second}), None).await;
+    let (status, _) = app
+        .post_json("/auth/refresh", &json!({"refresh_token": second}), None)
+        .await;
     assert_eq!(status, 401);
 
     // Another session of the same user is untouched.
     let (_, other) = app
-        .post_json("/auth/login", &json!({"email": "reuse@example.com", "password": "Passw0rd!"}), None)
+        .post_json(
+            "/auth/login",
+            &json!({"email": "reuse@example.com", "password": "Passw0rd!"}),
+            None,
+        )
         .await;
     let (status, _) = app
-        .post_json("/auth/refresh", &json!({"refresh_token": other["refresh_token"]}), None)
+        .post_json(
+            "/auth/refresh",
+            &json!({"refresh_token": other["refresh_token"]}),
+            None,
+        )
         .await;
     assert_eq!(status, 200);
 
-    let (status, body) = app.post_json("/auth/refresh", &json!({"refresh_token": ""}), None).await;
+    let (status, body) = app
+        .post_json("/auth/refresh", &json!({"refresh_token": ""}), None)
+        .await;
     assert_eq!((status, error_field(&body)), (400, Some("refresh_token")));
 }
 
@@ -290,10 +450,16 @@ async fn health_reports_each_dependency(app: &TestApp) {
     let mut health = tonic_health::pb::health_client::HealthClient::new(app.grpc_channel().await);
     for name in chat_proto::SERVICE_NAMES {
         let answer = health
-            .check(tonic_health::pb::HealthCheckRequest { service: name.into() })
+            .check(tonic_health::pb::HealthCheckRequest {
+                service: name.into(),
+            })
             .await
             .unwrap()
             .into_inner();
-        assert_eq!(answer.status(), tonic_health::pb::health_check_response::ServingStatus::Serving, "{name}");
+        assert_eq!(
+            answer.status(),
+            tonic_health::pb::health_check_response::ServingStatus::Serving,
+            "{name}"
+        );
     }
 }

@@ -30,7 +30,9 @@ pub struct DatabaseUrl(String);
 impl DatabaseUrl {
     pub fn new(url: impl Into<String>) -> Result<Self, ConfigError> {
         let url = url.into();
-        let ok = url.starts_with("postgres://") || url.starts_with("postgresql://") || url.starts_with("sqlite:");
+        let ok = url.starts_with("postgres://")
+            || url.starts_with("postgresql://")
+            || url.starts_with("sqlite:");
         if !ok {
             return Err(ConfigError {
                 name: "DATABASE_URL".into(),
@@ -76,7 +78,12 @@ fn redact(url: &str) -> String {
         (Some(scheme), Some(at)) if at > scheme => {
             let creds = &url[scheme + 3..at];
             match creds.find(':') {
-                Some(colon) => format!("{}{}:***{}", &url[..scheme + 3], &creds[..colon], &url[at..]),
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme + 3],
+                    &creds[..colon],
+                    &url[at..]
+                ),
                 None => url.to_owned(),
             }
         }
@@ -114,14 +121,21 @@ static DRIVERS: Once = Once::new();
 /// Opens the service's database, retrying while the server is unreachable,
 /// and applies its migrations. On PostgreSQL, `schema` is created when
 /// missing and put first on every connection's search path.
-pub async fn connect(url: &DatabaseUrl, schema: &'static str, migrations: Option<&Migrations>) -> anyhow::Result<Database> {
+pub async fn connect(
+    url: &DatabaseUrl,
+    schema: &'static str,
+    migrations: Option<&Migrations>,
+) -> anyhow::Result<Database> {
     DRIVERS.call_once(sqlx::any::install_default_drivers);
     let backend = url.backend();
     if backend == Backend::Sqlite {
         ensure_sqlite_dir(url.expose())?;
     }
     let max: u32 = config::parse_or("DATABASE_MAX_CONNECTIONS", 10)?;
-    let options: AnyConnectOptions = url.expose().parse().with_context(|| format!("parsing database URL {url}"))?;
+    let options: AnyConnectOptions = url
+        .expose()
+        .parse()
+        .with_context(|| format!("parsing database URL {url}"))?;
     let pool_options = AnyPoolOptions::new()
         .max_connections(max)
         .acquire_timeout(Duration::from_secs(5))
@@ -155,11 +169,17 @@ pub async fn connect(url: &DatabaseUrl, schema: &'static str, migrations: Option
         }
     };
     if backend == Backend::Postgres {
-        if let Err(e) = pool.execute(AssertSqlSafe(format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""))).await {
-            // Two services creating the schema at once race on the catalog.
-            if !crate::error::is_unique_violation(&e) {
+        let created = pool
+            .execute(AssertSqlSafe(format!(
+                "CREATE SCHEMA IF NOT EXISTS \"{schema}\""
+            )))
+            .await;
+        // Two services creating the schema at once race on the catalog.
+        match created {
+            Err(e) if !crate::error::is_unique_violation(&e) => {
                 return Err(e).context("creating schema");
             }
+            _ => {}
         }
     }
     let db = Database { pool, backend };
@@ -175,7 +195,10 @@ impl Database {
             Backend::Postgres => &migrations.postgres,
             Backend::Sqlite => &migrations.sqlite,
         };
-        migrator.run(&self.pool).await.context("applying migrations")?;
+        migrator
+            .run(&self.pool)
+            .await
+            .context("applying migrations")?;
         Ok(())
     }
 
@@ -186,10 +209,16 @@ impl Database {
 }
 
 fn ensure_sqlite_dir(url: &str) -> anyhow::Result<()> {
-    let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+    let path = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:");
     let path = path.split('?').next().unwrap_or_default();
-    if let Some(parent) = Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).with_context(|| format!("creating data directory {}", parent.display()))?;
+    if let Some(parent) = Path::new(path)
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("creating data directory {}", parent.display()))?;
     }
     Ok(())
 }

@@ -9,7 +9,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chat_proto::auth::v1::{GetPublicKeysRequest, PublicKey, auth_service_client::AuthServiceClient};
+use chat_proto::auth::v1::{
+    GetPublicKeysRequest, PublicKey, auth_service_client::AuthServiceClient,
+};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Mutex, RwLock};
@@ -42,7 +44,7 @@ pub struct AuthUser {
 enum KeySource {
     Static,
     Remote {
-        client: AuthServiceClient<Channel>,
+        client: Box<AuthServiceClient<Channel>>,
         /// Serialises refetches and remembers when the last one ran, so a
         /// flood of tokens with unknown key ids can't hammer the auth service.
         last_fetch: Mutex<Option<Instant>>,
@@ -81,7 +83,11 @@ const REFETCH_INTERVAL: Duration = Duration::from_secs(30);
 
 impl TokenVerifier {
     /// A verifier with keys known up front (the auth service itself, tests).
-    pub fn with_keys(issuer: &str, audience: &str, keys: &[PublicKey]) -> Result<Self, ServiceError> {
+    pub fn with_keys(
+        issuer: &str,
+        audience: &str,
+        keys: &[PublicKey],
+    ) -> Result<Self, ServiceError> {
         let map = keys
             .iter()
             .map(|k| Ok((k.kid.clone(), decoding_key(k)?)))
@@ -93,13 +99,18 @@ impl TokenVerifier {
     /// a key id it doesn't know.
     pub fn from_auth_service(issuer: &str, audience: &str, channel: Channel) -> Self {
         let source = KeySource::Remote {
-            client: AuthServiceClient::new(channel),
+            client: Box::new(AuthServiceClient::new(channel)),
             last_fetch: Mutex::new(None),
         };
         Self::new(issuer, audience, HashMap::new(), source)
     }
 
-    fn new(issuer: &str, audience: &str, keys: HashMap<String, DecodingKey>, source: KeySource) -> Self {
+    fn new(
+        issuer: &str,
+        audience: &str,
+        keys: HashMap<String, DecodingKey>,
+        source: KeySource,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 issuer: issuer.to_owned(),
@@ -134,23 +145,35 @@ impl TokenVerifier {
     }
 
     /// Verifies the bearer token of a gRPC request as an end user.
-    pub async fn authenticate<T>(&self, request: &tonic::Request<T>) -> Result<AuthUser, ServiceError> {
+    pub async fn authenticate<T>(
+        &self,
+        request: &tonic::Request<T>,
+    ) -> Result<AuthUser, ServiceError> {
         self.verify_user(bearer(request.metadata())?).await
     }
 
     /// Verifies the bearer token of a gRPC request as a service.
-    pub async fn authenticate_service<T>(&self, request: &tonic::Request<T>) -> Result<String, ServiceError> {
+    pub async fn authenticate_service<T>(
+        &self,
+        request: &tonic::Request<T>,
+    ) -> Result<String, ServiceError> {
         self.verify_service(bearer(request.metadata())?).await
     }
 
     async fn verify(&self, token: &str, audience: &str) -> Result<Claims, ServiceError> {
         let unauthenticated = |m: &str| ServiceError::Unauthenticated(m.to_owned());
-        let header = jsonwebtoken::decode_header(token).map_err(|_| unauthenticated("malformed token"))?;
+        let header =
+            jsonwebtoken::decode_header(token).map_err(|_| unauthenticated("malformed token"))?;
         if header.alg != ALGORITHM {
             return Err(unauthenticated("token algorithm not accepted"));
         }
-        let kid = header.kid.ok_or_else(|| unauthenticated("token has no key id"))?;
-        let key = self.key(&kid).await?.ok_or_else(|| unauthenticated("token signed by an unknown key"))?;
+        let kid = header
+            .kid
+            .ok_or_else(|| unauthenticated("token has no key id"))?;
+        let key = self
+            .key(&kid)
+            .await?
+            .ok_or_else(|| unauthenticated("token signed by an unknown key"))?;
 
         let mut validation = Validation::new(ALGORITHM);
         validation.set_audience(&[audience]);
@@ -186,6 +209,7 @@ impl TokenVerifier {
             return Ok(None);
         }
         let response = client
+            .as_ref()
             .clone()
             .get_public_keys(GetPublicKeysRequest {})
             .await
@@ -215,7 +239,9 @@ pub fn bearer(metadata: &tonic::metadata::MetadataMap) -> Result<&str, ServiceEr
         .or_else(|| value.strip_prefix("bearer "))
         .map(str::trim)
         .filter(|t| !t.is_empty())
-        .ok_or_else(|| ServiceError::Unauthenticated("authorization must be `Bearer <token>`".into()))?;
+        .ok_or_else(|| {
+            ServiceError::Unauthenticated("authorization must be `Bearer <token>`".into())
+        })?;
     Ok(token)
 }
 

@@ -29,8 +29,12 @@ pub fn normalise(data: &[u8]) -> Result<Vec<u8>, ServiceError> {
     if data.is_empty() {
         return Err(unsupported("avatar file is empty"));
     }
-    let format = image::guess_format(data).map_err(|_| unsupported("avatar must be a PNG, JPEG, GIF or WebP image"))?;
-    if !matches!(format, ImageFormat::Png | ImageFormat::Jpeg | ImageFormat::Gif | ImageFormat::WebP) {
+    let format = image::guess_format(data)
+        .map_err(|_| unsupported("avatar must be a PNG, JPEG, GIF or WebP image"))?;
+    if !matches!(
+        format,
+        ImageFormat::Png | ImageFormat::Jpeg | ImageFormat::Gif | ImageFormat::WebP
+    ) {
         return Err(unsupported("avatar must be a PNG, JPEG, GIF or WebP image"));
     }
     let (width, height) = ImageReader::with_format(Cursor::new(data), format)
@@ -47,7 +51,9 @@ pub fn normalise(data: &[u8]) -> Result<Vec<u8>, ServiceError> {
     limits.max_image_height = Some(MAX_DIMENSION);
     limits.max_alloc = Some(256 * 1024 * 1024);
     reader.limits(limits);
-    let image = reader.decode().map_err(|_| unsupported("avatar is not a readable image"))?;
+    let image = reader
+        .decode()
+        .map_err(|_| unsupported("avatar is not a readable image"))?;
     let square = image.resize_to_fill(SIZE, SIZE, image::imageops::FilterType::Triangle);
     let mut out = Cursor::new(Vec::new());
     square
@@ -61,7 +67,12 @@ pub fn normalise(data: &[u8]) -> Result<Vec<u8>, ServiceError> {
 pub fn new_id(user_id: i64, image: &[u8]) -> String {
     let mut hasher = Sha256::new();
     hasher.update(user_id.to_le_bytes());
-    hasher.update(chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default().to_le_bytes());
+    hasher.update(
+        chrono::Utc::now()
+            .timestamp_nanos_opt()
+            .unwrap_or_default()
+            .to_le_bytes(),
+    );
     hasher.update(image);
     let digest = hasher.finalize();
     digest[..16].iter().map(|b| format!("{b:02x}")).collect()

@@ -39,7 +39,13 @@ impl ProfileStore {
 
     /// Creates the profile, or returns the existing one unchanged (the auth
     /// service may retry).
-    pub async fn create(&self, user_id: i64, first_name: &str, last_name: &str, now: i64) -> ServiceResult<ProfileRow> {
+    pub async fn create(
+        &self,
+        user_id: i64,
+        first_name: &str,
+        last_name: &str,
+        now: i64,
+    ) -> ServiceResult<ProfileRow> {
         sqlx::query(
             "INSERT INTO profiles (user_id, first_name, last_name, status, created_at, updated_at) \
              VALUES ($1, $2, $3, 'offline', $4, $4) ON CONFLICT (user_id) DO NOTHING",
@@ -50,28 +56,48 @@ impl ProfileStore {
         .bind(now)
         .execute(&self.pool)
         .await?;
-        Ok(self.get(user_id).await?.expect("profile exists after insert"))
+        Ok(self
+            .get(user_id)
+            .await?
+            .expect("profile exists after insert"))
     }
 
     pub async fn get(&self, user_id: i64) -> ServiceResult<Option<ProfileRow>> {
         let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM profiles WHERE user_id = $1"));
-        Ok(sqlx::query(sql).bind(user_id).fetch_optional(&self.pool).await?.map(row))
+        Ok(sqlx::query(sql)
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(row))
     }
 
     pub async fn get_many(&self, ids: &[i64]) -> ServiceResult<Vec<ProfileRow>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut query = sqlx::QueryBuilder::new(format!("SELECT {COLUMNS} FROM profiles WHERE user_id IN ("));
+        let mut query =
+            sqlx::QueryBuilder::new(format!("SELECT {COLUMNS} FROM profiles WHERE user_id IN ("));
         let mut list = query.separated(", ");
         for id in ids {
             list.push_bind(*id);
         }
         list.push_unseparated(")");
-        Ok(query.build().fetch_all(&self.pool).await?.into_iter().map(row).collect())
+        Ok(query
+            .build()
+            .fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .map(row)
+            .collect())
     }
 
-    pub async fn update_names(&self, user_id: i64, first_name: &str, last_name: &str, now: i64) -> ServiceResult<Option<ProfileRow>> {
+    pub async fn update_names(
+        &self,
+        user_id: i64,
+        first_name: &str,
+        last_name: &str,
+        now: i64,
+    ) -> ServiceResult<Option<ProfileRow>> {
         sqlx::query("UPDATE profiles SET first_name = $1, last_name = $2, updated_at = $3 WHERE user_id = $4")
             .bind(first_name)
             .bind(last_name)
@@ -82,7 +108,12 @@ impl ProfileStore {
         self.get(user_id).await
     }
 
-    pub async fn set_status(&self, user_id: i64, status: &str, now: i64) -> ServiceResult<Option<ProfileRow>> {
+    pub async fn set_status(
+        &self,
+        user_id: i64,
+        status: &str,
+        now: i64,
+    ) -> ServiceResult<Option<ProfileRow>> {
         sqlx::query("UPDATE profiles SET status = $1, updated_at = $2 WHERE user_id = $3")
             .bind(status)
             .bind(now)
@@ -94,7 +125,14 @@ impl ProfileStore {
 
     /// Stores a new avatar and points the profile at it, in one transaction;
     /// the previous image is deleted with it.
-    pub async fn replace_avatar(&self, user_id: i64, avatar_id: &str, content_type: &str, data: &[u8], now: i64) -> ServiceResult<Option<ProfileRow>> {
+    pub async fn replace_avatar(
+        &self,
+        user_id: i64,
+        avatar_id: &str,
+        content_type: &str,
+        data: &[u8],
+        now: i64,
+    ) -> ServiceResult<Option<ProfileRow>> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("INSERT INTO avatars (id, user_id, content_type, data, created_at) VALUES ($1, $2, $3, $4, $5)")
             .bind(avatar_id)

@@ -61,7 +61,8 @@ pub struct TestApp {
 }
 
 fn admin_url() -> String {
-    std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 fn init_logs() {
@@ -81,13 +82,18 @@ async fn create_pg_database() -> (String, String) {
         COUNTER.fetch_add(1, Ordering::Relaxed)
     );
     let admin = admin_url();
-    let pool = AnyPool::connect(&admin).await.expect("PostgreSQL must be running for the postgres tests (TEST_DATABASE_URL)");
+    let pool = AnyPool::connect(&admin)
+        .await
+        .expect("PostgreSQL must be running for the postgres tests (TEST_DATABASE_URL)");
     sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
         .execute(&pool)
         .await
         .expect("create test database");
     pool.close().await;
-    let base = admin.rsplit_once('/').map(|(b, _)| b.to_owned()).unwrap_or(admin);
+    let base = admin
+        .rsplit_once('/')
+        .map(|(b, _)| b.to_owned())
+        .unwrap_or(admin);
     (name.clone(), format!("{base}/{name}"))
 }
 
@@ -137,7 +143,12 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 }
 
 /// Starts an app on an existing data directory / database (for restarts).
-pub async fn spawn_app_in(backend: Backend, temp: tempfile::TempDir, data_dir: PathBuf, pg: Option<(String, String)>) -> TestApp {
+pub async fn spawn_app_in(
+    backend: Backend,
+    temp: tempfile::TempDir,
+    data_dir: PathBuf,
+    pg: Option<(String, String)>,
+) -> TestApp {
     init_logs();
     let grpc_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let http_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -147,13 +158,22 @@ pub async fn spawn_app_in(backend: Backend, temp: tempfile::TempDir, data_dir: P
         (Backend::Postgres, None) => Some(create_pg_database().await),
         (_, pg) => pg,
     };
-    let settings = test_settings(data_dir.clone(), pg.as_ref().map(|(_, url)| url.as_str()), &grpc);
+    let settings = test_settings(
+        data_dir.clone(),
+        pg.as_ref().map(|(_, url)| url.as_str()),
+        &grpc,
+    );
     let stop = CancellationToken::new();
     let listeners = Listeners {
         grpc: Some(grpc_listener),
         http: Some(http_listener),
     };
-    let task = tokio::spawn(chat::run(Role::All, settings.clone(), listeners, stop.clone().cancelled_owned()));
+    let task = tokio::spawn(chat::run(
+        Role::All,
+        settings.clone(),
+        listeners,
+        stop.clone().cancelled_owned(),
+    ));
     let app = TestApp {
         backend,
         http: format!("http://{http}"),
@@ -177,12 +197,18 @@ impl TestApp {
             if self.task.is_finished() {
                 panic!("app exited during start-up");
             }
-            if let Ok(r) = self.client.get(format!("{}/health", self.http)).send().await {
-                if r.status().is_success() {
-                    return;
-                }
+            let answer = self
+                .client
+                .get(format!("{}/health", self.http))
+                .send()
+                .await;
+            if answer.is_ok_and(|r| r.status().is_success()) {
+                return;
             }
-            assert!(tokio::time::Instant::now() < deadline, "app did not become healthy");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "app did not become healthy"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -191,17 +217,18 @@ impl TestApp {
     pub async fn stop(self) {
         self.stop.cancel();
         let _ = tokio::time::timeout(Duration::from_secs(10), self.task).await;
-        if let Some(name) = self.pg_database {
-            if let Ok(pool) = AnyPool::connect(&admin_url()).await {
-                let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
-                    .execute(&pool)
-                    .await;
-            }
+        if let Some(name) = self.pg_database
+            && let Ok(pool) = AnyPool::connect(&admin_url()).await
+        {
+            let drop = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+            let _ = sqlx::query(sqlx::AssertSqlSafe(drop)).execute(&pool).await;
         }
     }
 
     /// Stops the servers but keeps the data, returning what a restart needs.
-    pub async fn shutdown_keep_data(self) -> (tempfile::TempDir, PathBuf, Option<(String, String)>) {
+    pub async fn shutdown_keep_data(
+        self,
+    ) -> (tempfile::TempDir, PathBuf, Option<(String, String)>) {
         self.stop.cancel();
         let _ = tokio::time::timeout(Duration::from_secs(10), self.task).await;
         let pg = self.pg_database.map(|name| {
@@ -231,7 +258,14 @@ impl TestApp {
         Self::read(req.send().await.unwrap()).await
     }
 
-    pub async fn send_raw(&self, method: reqwest::Method, path: &str, content_type: &str, body: Vec<u8>, token: Option<&str>) -> (u16, Value) {
+    pub async fn send_raw(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+        token: Option<&str>,
+    ) -> (u16, Value) {
         let mut req = self
             .client
             .request(method, self.url(path))
@@ -249,7 +283,8 @@ impl TestApp {
         let value = if bytes.is_empty() {
             Value::Null
         } else {
-            serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
         };
         (status, value)
     }
@@ -283,7 +318,11 @@ impl TestApp {
                 let schema = schema.clone();
                 Box::pin(async move {
                     if is_pg {
-                        sqlx::Executor::execute(conn, sqlx::AssertSqlSafe(format!("SET search_path TO {schema}"))).await?;
+                        sqlx::Executor::execute(
+                            conn,
+                            sqlx::AssertSqlSafe(format!("SET search_path TO {schema}")),
+                        )
+                        .await?;
                     }
                     Ok(())
                 })
@@ -295,21 +334,28 @@ impl TestApp {
 
     pub async fn count(&self, service: &str, table: &str) -> i64 {
         let pool = self.service_db(service).await;
-        let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
-            .fetch_one(&pool)
-            .await
-            .unwrap();
+        let n: i64 =
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
+                .fetch_one(&pool)
+                .await
+                .unwrap();
         pool.close().await;
         n
     }
 
     pub async fn grpc_channel(&self) -> tonic::transport::Channel {
-        tonic::transport::Endpoint::from_shared(self.grpc.clone()).unwrap().connect().await.unwrap()
+        tonic::transport::Endpoint::from_shared(self.grpc.clone())
+            .unwrap()
+            .connect()
+            .await
+            .unwrap()
     }
 }
 
 pub fn error_code(body: &Value) -> &str {
-    body["error"]["code"].as_str().unwrap_or_else(|| panic!("not an error body: {body}"))
+    body["error"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("not an error body: {body}"))
 }
 
 pub fn error_field(body: &Value) -> Option<&str> {
