@@ -58,9 +58,7 @@ impl ApiError {
 impl From<tonic::Status> for ApiError {
     fn from(status: tonic::Status) -> Self {
         let (http, code) = match status.code() {
-            Code::InvalidArgument | Code::OutOfRange => {
-                (StatusCode::BAD_REQUEST, "invalid_argument")
-            }
+            Code::InvalidArgument | Code::OutOfRange => (StatusCode::BAD_REQUEST, "invalid_argument"),
             Code::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated"),
             Code::PermissionDenied => (StatusCode::FORBIDDEN, "permission_denied"),
             Code::NotFound => (StatusCode::NOT_FOUND, "not_found"),
@@ -83,9 +81,7 @@ impl From<tonic::Status> for ApiError {
                 .strip_prefix(&format!("{f}: "))
                 .unwrap_or(status.message())
                 .to_owned(),
-            (Code::Unavailable, _)
-                if status.message().is_empty() || status.message().contains("transport") =>
-            {
+            (Code::Unavailable, _) if status.message().is_empty() || status.message().contains("transport") => {
                 "a backend service is unavailable, try again".to_owned()
             }
             _ => status.message().to_owned(),

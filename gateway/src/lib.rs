@@ -49,8 +49,7 @@ impl Config {
             room_url: config::endpoint_or("ROOM_SERVICE_URL", default_peer)?,
             messaging_url: config::endpoint_or("MESSAGING_SERVICE_URL", default_peer)?,
             max_body_bytes: config::parse_or("MAX_BODY_BYTES", 64 * 1024)?,
-            frontend_dir: config::optional("FRONTEND_DIR")
-                .map_or_else(default_frontend_dir, PathBuf::from),
+            frontend_dir: config::optional("FRONTEND_DIR").map_or_else(default_frontend_dir, PathBuf::from),
         })
     }
 }
@@ -100,11 +99,14 @@ impl AppState {
 
 /// The whole HTTP application, for serving and for `oneshot` tests.
 pub fn app(state: AppState) -> Router {
-    let frontend = tower_http::services::ServeDir::new(&state.config.frontend_dir)
-        .append_index_html_on_directories(true);
+    let frontend =
+        tower_http::services::ServeDir::new(&state.config.frontend_dir).append_index_html_on_directories(true);
     let api = Router::new()
         .merge(routes::auth::router())
         .merge(routes::health::router())
+        .merge(routes::rooms::router())
+        // The avatar route sets its own, larger limit, which wins over this one.
+        .merge(routes::profile::router())
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes));
     Router::new()
         .merge(api)

@@ -106,10 +106,7 @@ async fn register(
         })
         .await?
         .into_inner();
-    Ok((
-        StatusCode::CREATED,
-        Json(session(response.tokens, response.user)),
-    ))
+    Ok((StatusCode::CREATED, Json(session(response.tokens, response.user))))
 }
 
 #[derive(Deserialize)]
@@ -118,10 +115,7 @@ struct LoginBody {
     password: String,
 }
 
-async fn login(
-    State(state): State<AppState>,
-    JsonBody(body): JsonBody<LoginBody>,
-) -> ApiResult<impl IntoResponse> {
+async fn login(State(state): State<AppState>, JsonBody(body): JsonBody<LoginBody>) -> ApiResult<impl IntoResponse> {
     let response = state
         .auth
         .clone()
@@ -146,10 +140,7 @@ struct RefreshBody {
     refresh_token: String,
 }
 
-async fn refresh(
-    State(state): State<AppState>,
-    JsonBody(body): JsonBody<RefreshBody>,
-) -> ApiResult<impl IntoResponse> {
+async fn refresh(State(state): State<AppState>, JsonBody(body): JsonBody<RefreshBody>) -> ApiResult<impl IntoResponse> {
     let response = state
         .auth
         .clone()

@@ -40,10 +40,7 @@ async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
             (*short, status)
         }
     });
-    let dependencies: BTreeMap<_, _> = futures::future::join_all(checks)
-        .await
-        .into_iter()
-        .collect();
+    let dependencies: BTreeMap<_, _> = futures::future::join_all(checks).await.into_iter().collect();
     let healthy = dependencies.values().all(|s| *s == "up");
     let code = if healthy {
         StatusCode::OK
@@ -51,11 +48,5 @@ async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
         StatusCode::SERVICE_UNAVAILABLE
     };
     let status = if healthy { "ok" } else { "degraded" };
-    (
-        code,
-        Json(Health {
-            status,
-            dependencies,
-        }),
-    )
+    (code, Json(Health { status, dependencies }))
 }

@@ -43,11 +43,8 @@ pub enum KeySource {
 impl Signer {
     pub fn load(source: &KeySource, issuer: &str, audience: &str) -> anyhow::Result<Self> {
         let key = match source {
-            KeySource::Pem(pem) => {
-                SigningKey::from_pkcs8_pem(pem.expose_secret()).map_err(|e| {
-                    anyhow::anyhow!("JWT_PRIVATE_KEY is not an Ed25519 PKCS#8 PEM key: {e}")
-                })?
-            }
+            KeySource::Pem(pem) => SigningKey::from_pkcs8_pem(pem.expose_secret())
+                .map_err(|e| anyhow::anyhow!("JWT_PRIVATE_KEY is not an Ed25519 PKCS#8 PEM key: {e}"))?,
             KeySource::File(path) => read_key(path)?,
             KeySource::Generated(path) if path.exists() => read_key(path)?,
             KeySource::Generated(path) => generate(path)?,
@@ -78,11 +75,7 @@ impl Signer {
     }
 
     /// Signs an access token for `user_id`, valid for `ttl`.
-    pub fn access_token(
-        &self,
-        user_id: i64,
-        ttl: std::time::Duration,
-    ) -> anyhow::Result<(String, i64)> {
+    pub fn access_token(&self, user_id: i64, ttl: std::time::Duration) -> anyhow::Result<(String, i64)> {
         self.sign(user_id.to_string(), self.audience.clone(), ttl)
     }
 
@@ -96,12 +89,7 @@ impl Signer {
         Ok(token)
     }
 
-    fn sign(
-        &self,
-        sub: String,
-        aud: String,
-        ttl: std::time::Duration,
-    ) -> anyhow::Result<(String, i64)> {
+    fn sign(&self, sub: String, aud: String, ttl: std::time::Duration) -> anyhow::Result<(String, i64)> {
         let now = chrono::Utc::now().timestamp();
         let exp = now + ttl.as_secs() as i64;
         let claims = Claims {
@@ -113,27 +101,22 @@ impl Signer {
         };
         let mut header = Header::new(ALGORITHM);
         header.kid = Some(self.public.kid.clone());
-        let token =
-            jsonwebtoken::encode(&header, &claims, &self.encoding).context("signing token")?;
+        let token = jsonwebtoken::encode(&header, &claims, &self.encoding).context("signing token")?;
         Ok((token, exp))
     }
 }
 
 fn read_key(path: &Path) -> anyhow::Result<SigningKey> {
-    let pem = std::fs::read_to_string(path)
-        .with_context(|| format!("reading JWT key {}", path.display()))?;
+    let pem = std::fs::read_to_string(path).with_context(|| format!("reading JWT key {}", path.display()))?;
     SigningKey::from_pkcs8_pem(&pem)
         .map_err(|e| anyhow::anyhow!("{} is not an Ed25519 PKCS#8 PEM key: {e}", path.display()))
 }
 
 fn generate(path: &Path) -> anyhow::Result<SigningKey> {
     let mut seed = [0u8; 32];
-    getrandom::fill(&mut seed)
-        .map_err(|e| anyhow::anyhow!("no randomness for the JWT key: {e}"))?;
+    getrandom::fill(&mut seed).map_err(|e| anyhow::anyhow!("no randomness for the JWT key: {e}"))?;
     let key = SigningKey::from_bytes(&seed);
-    let pem = key
-        .to_pkcs8_pem(LineEnding::LF)
-        .context("encoding JWT key")?;
+    let pem = key.to_pkcs8_pem(LineEnding::LF).context("encoding JWT key")?;
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }

@@ -26,9 +26,7 @@ use chat_common::{ServiceError, ServiceResult, now_micros};
 use chat_proto::auth::v1::auth_service_server::{AuthService as AuthRpc, AuthServiceServer};
 use chat_proto::auth::v1::*;
 use chat_proto::profile::v1::profile_service_client::ProfileServiceClient;
-use chat_proto::profile::v1::{
-    CreateProfileRequest, GetProfileRequest, Profile, Status as PresenceStatus,
-};
+use chat_proto::profile::v1::{CreateProfileRequest, GetProfileRequest, Profile, Status as PresenceStatus};
 use chat_proto::timestamp_from_micros;
 use secrecy::SecretString;
 use sha2::{Digest, Sha256};
@@ -140,14 +138,8 @@ impl AuthService {
         &self.db
     }
 
-    async fn issue_tokens(
-        &self,
-        user_id: i64,
-        family_id: Option<String>,
-    ) -> ServiceResult<TokenPair> {
-        let (access_token, access_exp) = self
-            .signer
-            .access_token(user_id, self.config.access_token_ttl)?;
+    async fn issue_tokens(&self, user_id: i64, family_id: Option<String>) -> ServiceResult<TokenPair> {
+        let (access_token, access_exp) = self.signer.access_token(user_id, self.config.access_token_ttl)?;
         let (refresh_token, refresh_exp) = match family_id {
             None => {
                 let (token, hash) = new_refresh_token()?;
@@ -158,10 +150,7 @@ impl AuthService {
                     .await?;
                 (token, expires)
             }
-            Some(token) => (
-                token,
-                now_micros() + self.config.refresh_token_ttl.as_micros() as i64,
-            ),
+            Some(token) => (token, now_micros() + self.config.refresh_token_ttl.as_micros() as i64),
         };
         Ok(TokenPair {
             access_token,
@@ -183,10 +172,7 @@ impl AuthService {
         let profile = self
             .profiles
             .clone()
-            .get_profile(with_bearer(
-                Request::new(GetProfileRequest { user_id: id }),
-                bearer,
-            ))
+            .get_profile(with_bearer(Request::new(GetProfileRequest { user_id: id }), bearer))
             .await
             .map_err(from_peer)?
             .into_inner()
@@ -214,8 +200,7 @@ fn user_message(id: i64, email: String, created_at: i64, profile: Profile) -> Us
 
 fn random_bytes<const N: usize>() -> ServiceResult<[u8; N]> {
     let mut bytes = [0u8; N];
-    getrandom::fill(&mut bytes)
-        .map_err(|e| ServiceError::Internal(anyhow::anyhow!("no randomness: {e}")))?;
+    getrandom::fill(&mut bytes).map_err(|e| ServiceError::Internal(anyhow::anyhow!("no randomness: {e}")))?;
     Ok(bytes)
 }
 
@@ -236,29 +221,20 @@ fn new_refresh_token() -> ServiceResult<(String, String)> {
 
 #[tonic::async_trait]
 impl AuthRpc for AuthService {
-    async fn register(
-        &self,
-        request: Request<RegisterRequest>,
-    ) -> Result<Response<RegisterResponse>, Status> {
+    async fn register(&self, request: Request<RegisterRequest>) -> Result<Response<RegisterResponse>, Status> {
         let req = request.into_inner();
         let email = Email::parse(&req.email)?;
         let password = Password::parse(&req.password)?;
         let first_name = validate::name("first_name", &req.first_name)?;
         let last_name = validate::name("last_name", &req.last_name)?;
         if self.store.credentials(email.as_str()).await?.is_some() {
-            return Err(ServiceError::AlreadyExists(
-                "an account with this email already exists".into(),
-            )
-            .into());
+            return Err(ServiceError::AlreadyExists("an account with this email already exists".into()).into());
         }
         let hash = self.hashing.hash(password.into_inner()).await?;
         let now = now_micros();
         let id = self.store.insert_user(email.as_str(), &hash, now).await?;
 
-        let service_token = self
-            .signer
-            .service_token()
-            .map_err(ServiceError::Internal)?;
+        let service_token = self.signer.service_token().map_err(ServiceError::Internal)?;
         let create = CreateProfileRequest {
             user_id: id,
             first_name,
@@ -286,10 +262,7 @@ impl AuthRpc for AuthService {
         }))
     }
 
-    async fn login(
-        &self,
-        request: Request<LoginRequest>,
-    ) -> Result<Response<LoginResponse>, Status> {
+    async fn login(&self, request: Request<LoginRequest>) -> Result<Response<LoginResponse>, Status> {
         let req = request.into_inner();
         let invalid = || ServiceError::Unauthenticated("invalid email or password".into());
         // A malformed email is just another failed login: same message, same cost.
@@ -317,10 +290,7 @@ impl AuthRpc for AuthService {
         }))
     }
 
-    async fn refresh(
-        &self,
-        request: Request<RefreshRequest>,
-    ) -> Result<Response<RefreshResponse>, Status> {
+    async fn refresh(&self, request: Request<RefreshRequest>) -> Result<Response<RefreshResponse>, Status> {
         let old = request.into_inner().refresh_token;
         if old.trim().is_empty() {
             return Err(ServiceError::invalid("refresh_token", "refresh_token is required").into());
@@ -328,35 +298,22 @@ impl AuthRpc for AuthService {
         let (new_token, new_hash) = new_refresh_token()?;
         let now = now_micros();
         let expires = now + self.config.refresh_token_ttl.as_micros() as i64;
-        match self
-            .store
-            .rotate(&hash_token(&old), &new_hash, now, expires)
-            .await?
-        {
+        match self.store.rotate(&hash_token(&old), &new_hash, now, expires).await? {
             Rotation::Rotated { user_id } => {
                 let tokens = self.issue_tokens(user_id, Some(new_token)).await?;
-                Ok(Response::new(RefreshResponse {
-                    tokens: Some(tokens),
-                }))
+                Ok(Response::new(RefreshResponse { tokens: Some(tokens) }))
             }
-            Rotation::Invalid => Err(ServiceError::Unauthenticated(
-                "refresh token is invalid or expired".into(),
-            )
-            .into()),
+            Rotation::Invalid => {
+                Err(ServiceError::Unauthenticated("refresh token is invalid or expired".into()).into())
+            }
             Rotation::Reused => {
                 tracing::warn!("refresh token reused; its session has been revoked");
-                Err(ServiceError::Unauthenticated(
-                    "refresh token was already used; sign in again".into(),
-                )
-                .into())
+                Err(ServiceError::Unauthenticated("refresh token was already used; sign in again".into()).into())
             }
         }
     }
 
-    async fn logout(
-        &self,
-        request: Request<LogoutRequest>,
-    ) -> Result<Response<LogoutResponse>, Status> {
+    async fn logout(&self, request: Request<LogoutRequest>) -> Result<Response<LogoutResponse>, Status> {
         let caller = self.verifier.authenticate(&request).await?;
         let token = request.into_inner().refresh_token;
         if token.trim().is_empty() {
@@ -368,10 +325,7 @@ impl AuthRpc for AuthService {
         Ok(Response::new(LogoutResponse {}))
     }
 
-    async fn get_me(
-        &self,
-        request: Request<GetMeRequest>,
-    ) -> Result<Response<GetMeResponse>, Status> {
+    async fn get_me(&self, request: Request<GetMeRequest>) -> Result<Response<GetMeResponse>, Status> {
         let caller = self.verifier.authenticate(&request).await?;
         let bearer = chat_common::token::bearer(request.metadata())?;
         let user = self.user(caller.user_id, bearer).await?;

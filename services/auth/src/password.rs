@@ -44,11 +44,7 @@ impl PasswordHashing {
 
     /// Checks `password` against `hash`, or against a decoy when there is no
     /// user, so both failures take the same time.
-    pub async fn verify(
-        &self,
-        password: String,
-        hash: Option<String>,
-    ) -> Result<bool, ServiceError> {
+    pub async fn verify(&self, password: String, hash: Option<String>) -> Result<bool, ServiceError> {
         let real = hash.is_some();
         let hash = hash.unwrap_or_else(|| self.dummy_hash.to_string());
         let matched = self
@@ -68,9 +64,7 @@ impl PasswordHashing {
         let permit = tokio::time::timeout(QUEUE_TIMEOUT, self.permits.clone().acquire_owned())
             .await
             .map_err(|_| {
-                ServiceError::ResourceExhausted(
-                    "too many sign-in attempts right now, try again shortly".into(),
-                )
+                ServiceError::ResourceExhausted("too many sign-in attempts right now, try again shortly".into())
             })?
             .map_err(|_| ServiceError::Unavailable("shutting down".into()))?;
         tokio::task::spawn_blocking(move || {

@@ -32,27 +32,20 @@ impl AuthStore {
         Self { pool }
     }
 
-    pub async fn insert_user(
-        &self,
-        email: &str,
-        password_hash: &str,
-        now: i64,
-    ) -> ServiceResult<i64> {
-        sqlx::query_scalar(
-            "INSERT INTO users (email, password_hash, created_at) VALUES ($1, $2, $3) RETURNING id",
-        )
-        .bind(email)
-        .bind(password_hash)
-        .bind(now)
-        .fetch_one(&self.pool)
-        .await
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                ServiceError::AlreadyExists("an account with this email already exists".into())
-            } else {
-                e.into()
-            }
-        })
+    pub async fn insert_user(&self, email: &str, password_hash: &str, now: i64) -> ServiceResult<i64> {
+        sqlx::query_scalar("INSERT INTO users (email, password_hash, created_at) VALUES ($1, $2, $3) RETURNING id")
+            .bind(email)
+            .bind(password_hash)
+            .bind(now)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    ServiceError::AlreadyExists("an account with this email already exists".into())
+                } else {
+                    e.into()
+                }
+            })
     }
 
     /// Undoes a registration whose profile could not be created.
@@ -108,13 +101,7 @@ impl AuthStore {
 
     /// Marks the token behind `old_hash` used and stores `new_hash` in its
     /// family, in one transaction. A token used twice revokes its family.
-    pub async fn rotate(
-        &self,
-        old_hash: &str,
-        new_hash: &str,
-        now: i64,
-        expires_at: i64,
-    ) -> ServiceResult<Rotation> {
+    pub async fn rotate(&self, old_hash: &str, new_hash: &str, now: i64, expires_at: i64) -> ServiceResult<Rotation> {
         let mut tx = self.pool.begin().await?;
         let row = sqlx::query(
             "SELECT id, user_id, family_id, expires_at, used_at, revoked_at FROM refresh_tokens WHERE token_hash = $1",
@@ -135,12 +122,14 @@ impl AuthStore {
             return Ok(Rotation::Invalid);
         }
         let claimed = if used.is_none() {
-            sqlx::query("UPDATE refresh_tokens SET used_at = $1 WHERE id = $2 AND used_at IS NULL AND revoked_at IS NULL")
-                .bind(now)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected()
+            sqlx::query(
+                "UPDATE refresh_tokens SET used_at = $1 WHERE id = $2 AND used_at IS NULL AND revoked_at IS NULL",
+            )
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
                 == 1
         } else {
             false
@@ -165,31 +154,23 @@ impl AuthStore {
     }
 
     pub async fn revoke_family(&self, family_id: &str, now: i64) -> ServiceResult<()> {
-        sqlx::query(
-            "UPDATE refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL",
-        )
-        .bind(now)
-        .bind(family_id)
-        .execute(&self.pool)
-        .await?;
+        sqlx::query("UPDATE refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL")
+            .bind(now)
+            .bind(family_id)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
     /// Revokes the session (token family) a refresh token belongs to, if it
     /// is `user_id`'s. Returns whether anything matched.
-    pub async fn revoke_session(
-        &self,
-        user_id: i64,
-        token_hash: &str,
-        now: i64,
-    ) -> ServiceResult<bool> {
-        let family: Option<String> = sqlx::query_scalar(
-            "SELECT family_id FROM refresh_tokens WHERE token_hash = $1 AND user_id = $2",
-        )
-        .bind(token_hash)
-        .bind(user_id)
-        .fetch_optional(&self.pool)
-        .await?;
+    pub async fn revoke_session(&self, user_id: i64, token_hash: &str, now: i64) -> ServiceResult<bool> {
+        let family: Option<String> =
+            sqlx::query_scalar("SELECT family_id FROM refresh_tokens WHERE token_hash = $1 AND user_id = $2")
+                .bind(token_hash)
+                .bind(user_id)
+                .fetch_optional(&self.pool)
+                .await?;
         match family {
             Some(family) => {
                 self.revoke_family(&family, now).await?;

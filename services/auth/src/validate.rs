@@ -12,14 +12,8 @@ impl Email {
         if email.is_empty() {
             return Err(ServiceError::invalid("email", "email is required"));
         }
-        if email.len() > 254
-            || !email_address::EmailAddress::is_valid(&email)
-            || !email.contains('.')
-        {
-            return Err(ServiceError::invalid(
-                "email",
-                "email is not a valid address",
-            ));
+        if email.len() > 254 || !email_address::EmailAddress::is_valid(&email) || !email.contains('.') {
+            return Err(ServiceError::invalid("email", "email is not a valid address"));
         }
         Ok(Self(email))
     }
@@ -82,10 +76,7 @@ mod tests {
 
     #[test]
     fn emails_are_normalised() {
-        assert_eq!(
-            Email::parse("  Ana@Example.COM ").unwrap().as_str(),
-            "ana@example.com"
-        );
+        assert_eq!(Email::parse("  Ana@Example.COM ").unwrap().as_str(), "ana@example.com");
         assert!(Email::parse("not-an-email").is_err());
         assert!(Email::parse("a@b").is_err());
         assert!(Email::parse("").is_err());
@@ -98,10 +89,7 @@ mod tests {
         assert!(Password::parse("ABCDEFG1").is_err(), "no lower");
         assert!(Password::parse("Abcdefgh").is_err(), "no digit");
         assert!(Password::parse("Abcde1").is_err(), "short");
-        assert!(
-            Password::parse(&format!("Ab1{}", "x".repeat(126))).is_err(),
-            "long"
-        );
+        assert!(Password::parse(&format!("Ab1{}", "x".repeat(126))).is_err(), "long");
     }
 
     #[test]

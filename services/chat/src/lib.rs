@@ -35,6 +35,10 @@ pub struct Settings {
     pub room: chat_room::Config,
     pub messaging: chat_messaging::Config,
     pub gateway: chat_gateway::Config,
+    /// `REDIS_URL`: Redis pub/sub for fan-out; the in-process bus when unset.
+    pub redis_url: Option<String>,
+    /// `REDIS_CHANNEL_PREFIX`: lets deployments share one Redis.
+    pub redis_prefix: String,
 }
 
 impl Settings {
@@ -45,9 +49,11 @@ impl Settings {
         Ok(Self {
             auth: chat_auth::Config::from_env(data_dir.clone(), default_peer)?,
             profile: chat_profile::Config::from_env(data_dir.clone(), default_peer)?,
-            room: chat_room::Config::default(),
+            room: chat_room::Config::from_env(data_dir.clone(), default_peer)?,
             messaging: chat_messaging::Config::default(),
             gateway: chat_gateway::Config::from_env(default_peer)?,
+            redis_url: redis_url()?,
+            redis_prefix: config::optional("REDIS_CHANNEL_PREFIX").unwrap_or_else(|| "chat:".into()),
         })
     }
 }
@@ -55,6 +61,17 @@ impl Settings {
 /// `DATA_DIR`, default `./data`: SQLite files and the generated JWT key.
 pub fn data_dir() -> PathBuf {
     config::optional("DATA_DIR").map_or_else(|| PathBuf::from("data"), PathBuf::from)
+}
+
+fn redis_url() -> Result<Option<String>, ConfigError> {
+    match config::optional("REDIS_URL") {
+        Some(url) if !(url.starts_with("redis://") || url.starts_with("rediss://")) => Err(ConfigError {
+            name: "REDIS_URL".into(),
+            shown: "(hidden)".into(),
+            reason: "expected redis://host:6379".into(),
+        }),
+        url => Ok(url),
+    }
 }
 
 /// The listeners a role serves on. `None` where the role has no such surface.
@@ -81,6 +98,13 @@ pub async fn run(
         return migrate(&settings).await;
     }
 
+    let bus = chat_common::bus::EventBus::from_url(settings.redis_url.as_deref(), &settings.redis_prefix)
+        .await
+        .context("connecting to the event bus")?;
+    if settings.redis_url.is_none() && role != Role::All {
+        tracing::warn!("REDIS_URL is unset: events reach only this process; set it when running one role per process");
+    }
+
     let mut routes = tonic::service::RoutesBuilder::default();
     let mut names = Vec::new();
     if matches!(role, Role::All | Role::Auth) {
@@ -96,7 +120,7 @@ pub async fn run(
         names.push(service.add_routes(&mut routes));
     }
     if matches!(role, Role::All | Role::Room) {
-        let service = chat_room::build(settings.room.clone())
+        let service = chat_room::build(settings.room.clone(), bus.clone())
             .await
             .context("starting the room service")?;
         names.push(service.add_routes(&mut routes));
@@ -114,18 +138,14 @@ pub async fn run(
         chat_common::grpc::add_standard_services(&mut routes, &names).await?;
         tracing::info!(addr = %listener.local_addr()?, services = ?names, "gRPC listening");
         let stop = stop.clone();
-        tasks.spawn(async move {
-            chat_common::grpc::serve(listener, routes, stop.cancelled_owned()).await
-        });
+        tasks.spawn(async move { chat_common::grpc::serve(listener, routes, stop.cancelled_owned()).await });
     }
     if matches!(role, Role::All | Role::Gateway) {
         let listener = listeners.http.context("this role needs an HTTP listener")?;
         let state = chat_gateway::AppState::new(settings.gateway.clone())?;
         tracing::info!(addr = %listener.local_addr()?, "gateway listening on http://{}", listener.local_addr()?);
         let stop = stop.clone();
-        tasks.spawn(
-            async move { chat_gateway::serve(listener, state, stop.cancelled_owned()).await },
-        );
+        tasks.spawn(async move { chat_gateway::serve(listener, state, stop.cancelled_owned()).await });
     }
     // The first server to stop, for whatever reason, stops the others.
     let mut result = Ok(());
@@ -141,12 +161,7 @@ pub async fn run(
 
 async fn migrate(settings: &Settings) -> anyhow::Result<()> {
     use chat_common::db;
-    db::connect(
-        &settings.auth.database_url,
-        "auth",
-        Some(&chat_auth::migrations()),
-    )
-    .await?;
+    db::connect(&settings.auth.database_url, "auth", Some(&chat_auth::migrations())).await?;
     db::connect(
         &settings.profile.database_url,
         "profile",

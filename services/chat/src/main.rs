@@ -39,20 +39,10 @@ async fn main() -> anyhow::Result<()> {
         grpc: bind(serves_grpc, cli.grpc_addr, "GRPC_ADDR").await?,
         http: bind(serves_http, cli.http_addr, "HTTP_ADDR").await?,
     };
-    chat::run(
-        cli.role,
-        settings,
-        listeners,
-        chat_common::shutdown::signal(),
-    )
-    .await
+    chat::run(cli.role, settings, listeners, chat_common::shutdown::signal()).await
 }
 
-async fn bind(
-    wanted: bool,
-    addr: SocketAddr,
-    name: &str,
-) -> anyhow::Result<Option<tokio::net::TcpListener>> {
+async fn bind(wanted: bool, addr: SocketAddr, name: &str) -> anyhow::Result<Option<tokio::net::TcpListener>> {
     if !wanted {
         return Ok(None);
     }

@@ -51,11 +51,7 @@ async fn full_session_over_rest(app: &TestApp) {
     // Refresh rotates the refresh token.
     let old_refresh = login["refresh_token"].as_str().unwrap();
     let (status, pair) = app
-        .post_json(
-            "/auth/refresh",
-            &json!({"refresh_token": old_refresh}),
-            None,
-        )
+        .post_json("/auth/refresh", &json!({"refresh_token": old_refresh}), None)
         .await;
     assert_eq!(status, 200, "{pair}");
     let new_refresh = pair["refresh_token"].as_str().unwrap();
@@ -73,21 +69,13 @@ async fn full_session_over_rest(app: &TestApp) {
         .await;
     assert_eq!(status, 204, "{body}");
     let (status, body) = app
-        .post_json(
-            "/auth/refresh",
-            &json!({"refresh_token": new_refresh}),
-            None,
-        )
+        .post_json("/auth/refresh", &json!({"refresh_token": new_refresh}), None)
         .await;
     assert_eq!(status, 401);
     assert_eq!(error_code(&body), "unauthenticated");
     // And so does the one rotated away earlier.
     let (status, _) = app
-        .post_json(
-            "/auth/refresh",
-            &json!({"refresh_token": old_refresh}),
-            None,
-        )
+        .post_json("/auth/refresh", &json!({"refresh_token": old_refresh}), None)
         .await;
     assert_eq!(status, 401);
 
@@ -127,13 +115,7 @@ async fn register_login_get_me_over_grpc(app: &TestApp) {
     request
         .metadata_mut()
         .insert("authorization", format!("Bearer {token}").parse().unwrap());
-    let me = client
-        .get_me(request)
-        .await
-        .unwrap()
-        .into_inner()
-        .user
-        .unwrap();
+    let me = client.get_me(request).await.unwrap().into_inner().user.unwrap();
     assert_eq!(me.id, user.id);
     assert_eq!(me.email, "grpc@example.com");
 
@@ -170,22 +152,14 @@ async fn malformed_and_mistyped_bodies_are_refused_and_change_nothing(app: &Test
     };
 
     let (status, body) = post("{\"email\": ", "application/json").await;
-    assert_eq!(
-        (status, error_code(&body)),
-        (400, "malformed_json"),
-        "{body}"
-    );
+    assert_eq!((status, error_code(&body)), (400, "malformed_json"), "{body}");
 
     let (status, body) = post(
         r#"{"email":"a@example.com","first_name":"A","last_name":"B"}"#,
         "application/json",
     )
     .await;
-    assert_eq!(
-        (status, error_code(&body)),
-        (400, "invalid_argument"),
-        "{body}"
-    );
+    assert_eq!((status, error_code(&body)), (400, "invalid_argument"), "{body}");
     assert_eq!(error_field(&body), Some("password"));
 
     let (status, body) = post(
@@ -193,19 +167,11 @@ async fn malformed_and_mistyped_bodies_are_refused_and_change_nothing(app: &Test
         "application/json",
     )
     .await;
-    assert_eq!(
-        (status, error_code(&body)),
-        (400, "invalid_argument"),
-        "{body}"
-    );
+    assert_eq!((status, error_code(&body)), (400, "invalid_argument"), "{body}");
     assert_eq!(error_field(&body), Some("email"));
 
     let (status, body) = post(r#"{"email":"a@example.com"}"#, "text/plain").await;
-    assert_eq!(
-        (status, error_code(&body)),
-        (415, "unsupported_media_type"),
-        "{body}"
-    );
+    assert_eq!((status, error_code(&body)), (415, "unsupported_media_type"), "{body}");
 
     let huge = format!(
         r#"{{"email":"a@example.com","password":"Passw0rd!","first_name":"{}","last_name":"B"}}"#,
@@ -220,11 +186,7 @@ async fn malformed_and_mistyped_bodies_are_refused_and_change_nothing(app: &Test
             None,
         )
         .await;
-    assert_eq!(
-        (status, error_code(&body)),
-        (413, "payload_too_large"),
-        "{body}"
-    );
+    assert_eq!((status, error_code(&body)), (413, "payload_too_large"), "{body}");
 
     let (status, body) = app.get("/no/such/route", None).await;
     assert_eq!((status, error_code(&body)), (404, "not_found"));
@@ -341,7 +303,8 @@ async fn forged_and_foreign_tokens_are_refused(app: &TestApp) {
     let kid = jsonwebtoken::decode_header(real).unwrap().kid.unwrap();
     let sub = session["user"]["id"].as_i64().unwrap().to_string();
     let now = chrono::Utc::now().timestamp();
-    let claims = |exp: i64, aud: &str, iss: &str| json!({"sub": sub, "exp": exp, "iat": now - 10, "iss": iss, "aud": aud});
+    let claims =
+        |exp: i64, aud: &str, iss: &str| json!({"sub": sub, "exp": exp, "iat": now - 10, "iss": iss, "aud": aud});
 
     let pem = std::fs::read(app.data_dir.join("jwt-ed25519.pem")).unwrap();
     let app_key = EncodingKey::from_ed_pem(&pem).unwrap();
@@ -353,14 +316,10 @@ async fn forged_and_foreign_tokens_are_refused(app: &TestApp) {
     let good = sign(&claims(now + 600, "chat", "chat-auth"), &app_key, &kid);
     assert_eq!(app.get("/auth/me", Some(&good)).await.0, 200);
 
-    let none_header =
-        URL_SAFE_NO_PAD.encode(format!(r#"{{"alg":"none","typ":"JWT","kid":"{kid}"}}"#));
+    let none_header = URL_SAFE_NO_PAD.encode(format!(r#"{{"alg":"none","typ":"JWT","kid":"{kid}"}}"#));
     let none_body = URL_SAFE_NO_PAD.encode(claims(now + 600, "chat", "chat-auth").to_string());
     let cases = [
-        (
-            "expired",
-            sign(&claims(now - 120, "chat", "chat-auth"), &app_key, &kid),
-        ),
+        ("expired", sign(&claims(now - 120, "chat", "chat-auth"), &app_key, &kid)),
         (
             "another key",
             sign(&claims(now + 600, "chat", "chat-auth"), &other_key, &kid),
@@ -380,11 +339,7 @@ async fn forged_and_foreign_tokens_are_refused(app: &TestApp) {
         ),
         (
             "internal audience",
-            sign(
-                &claims(now + 600, "chat-internal", "chat-auth"),
-                &app_key,
-                &kid,
-            ),
+            sign(&claims(now + 600, "chat-internal", "chat-auth"), &app_key, &kid),
         ),
         ("garbage", "not.a.jwt".to_owned()),
     ];
@@ -426,11 +381,7 @@ async fn reused_refresh_token_revokes_the_session(app: &TestApp) {
         )
         .await;
     let (status, _) = app
-        .post_json(
-            "/auth/refresh",
-            &json!({"refresh_token": other["refresh_token"]}),
-            None,
-        )
+        .post_json("/auth/refresh", &json!({"refresh_token": other["refresh_token"]}), None)
         .await;
     assert_eq!(status, 200);
 
@@ -450,9 +401,7 @@ async fn health_reports_each_dependency(app: &TestApp) {
     let mut health = tonic_health::pb::health_client::HealthClient::new(app.grpc_channel().await);
     for name in chat_proto::SERVICE_NAMES {
         let answer = health
-            .check(tonic_health::pb::HealthCheckRequest {
-                service: name.into(),
-            })
+            .check(tonic_health::pb::HealthCheckRequest { service: name.into() })
             .await
             .unwrap()
             .into_inner();

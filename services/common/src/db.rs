@@ -30,9 +30,7 @@ pub struct DatabaseUrl(String);
 impl DatabaseUrl {
     pub fn new(url: impl Into<String>) -> Result<Self, ConfigError> {
         let url = url.into();
-        let ok = url.starts_with("postgres://")
-            || url.starts_with("postgresql://")
-            || url.starts_with("sqlite:");
+        let ok = url.starts_with("postgres://") || url.starts_with("postgresql://") || url.starts_with("sqlite:");
         if !ok {
             return Err(ConfigError {
                 name: "DATABASE_URL".into(),
@@ -78,12 +76,7 @@ fn redact(url: &str) -> String {
         (Some(scheme), Some(at)) if at > scheme => {
             let creds = &url[scheme + 3..at];
             match creds.find(':') {
-                Some(colon) => format!(
-                    "{}{}:***{}",
-                    &url[..scheme + 3],
-                    &creds[..colon],
-                    &url[at..]
-                ),
+                Some(colon) => format!("{}{}:***{}", &url[..scheme + 3], &creds[..colon], &url[at..]),
                 None => url.to_owned(),
             }
         }
@@ -170,9 +163,7 @@ pub async fn connect(
     };
     if backend == Backend::Postgres {
         let created = pool
-            .execute(AssertSqlSafe(format!(
-                "CREATE SCHEMA IF NOT EXISTS \"{schema}\""
-            )))
+            .execute(AssertSqlSafe(format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\"")))
             .await;
         // Two services creating the schema at once race on the catalog.
         match created {
@@ -195,10 +186,7 @@ impl Database {
             Backend::Postgres => &migrations.postgres,
             Backend::Sqlite => &migrations.sqlite,
         };
-        migrator
-            .run(&self.pool)
-            .await
-            .context("applying migrations")?;
+        migrator.run(&self.pool).await.context("applying migrations")?;
         Ok(())
     }
 
@@ -209,16 +197,10 @@ impl Database {
 }
 
 fn ensure_sqlite_dir(url: &str) -> anyhow::Result<()> {
-    let path = url
-        .trim_start_matches("sqlite://")
-        .trim_start_matches("sqlite:");
+    let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
     let path = path.split('?').next().unwrap_or_default();
-    if let Some(parent) = Path::new(path)
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-    {
-        std::fs::create_dir_all(parent)
-            .with_context(|| format!("creating data directory {}", parent.display()))?;
+    if let Some(parent) = Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).with_context(|| format!("creating data directory {}", parent.display()))?;
     }
     Ok(())
 }

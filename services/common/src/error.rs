@@ -58,11 +58,7 @@ impl From<ServiceError> for Status {
             ServiceError::Invalid { field, reason } => {
                 let mut details = ErrorDetails::new();
                 details.add_bad_request_violation(field, reason.clone());
-                Status::with_error_details(
-                    Code::InvalidArgument,
-                    format!("{field}: {reason}"),
-                    details,
-                )
+                Status::with_error_details(Code::InvalidArgument, format!("{field}: {reason}"), details)
             }
             ServiceError::Unauthenticated(m) => Status::unauthenticated(m),
             ServiceError::PermissionDenied(m) => Status::permission_denied(m),
@@ -99,6 +95,9 @@ pub fn from_peer(status: Status) -> ServiceError {
         Code::NotFound => ServiceError::NotFound(status.message().to_owned()),
         Code::AlreadyExists => ServiceError::AlreadyExists(status.message().to_owned()),
         Code::ResourceExhausted => ServiceError::ResourceExhausted(status.message().to_owned()),
+        Code::Internal | Code::Unknown | Code::Unimplemented | Code::DataLoss => ServiceError::Internal(
+            anyhow::anyhow!("peer service failed: {:?} {}", status.code(), status.message()),
+        ),
         _ => {
             tracing::warn!(code = ?status.code(), message = status.message(), "peer service failed");
             ServiceError::Unavailable("a dependency is unavailable, try again".into())

@@ -11,19 +11,12 @@ use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
 /// Health and reflection routes, added to `routes` for the named services.
-pub async fn add_standard_services(
-    routes: &mut RoutesBuilder,
-    services: &[&str],
-) -> anyhow::Result<HealthReporter> {
+pub async fn add_standard_services(routes: &mut RoutesBuilder, services: &[&str]) -> anyhow::Result<HealthReporter> {
     let (reporter, health) = tonic_health::server::health_reporter();
     for name in services {
-        reporter
-            .set_service_status(*name, ServingStatus::Serving)
-            .await;
+        reporter.set_service_status(*name, ServingStatus::Serving).await;
     }
-    reporter
-        .set_service_status("", ServingStatus::Serving)
-        .await;
+    reporter.set_service_status("", ServingStatus::Serving).await;
     let v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(chat_proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -34,10 +27,7 @@ pub async fn add_standard_services(
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()
         .context("building reflection v1alpha")?;
-    routes
-        .add_service(health)
-        .add_service(v1)
-        .add_service(v1alpha);
+    routes.add_service(health).add_service(v1).add_service(v1alpha);
     Ok(reporter)
 }
 

@@ -8,10 +8,12 @@
 //! - [`telemetry`]: tracing setup.
 //! - [`shutdown`]: the SIGTERM / Ctrl-C future passed to every server.
 
+pub mod bus;
 pub mod config;
 pub mod db;
 pub mod error;
 pub mod grpc;
+pub mod page;
 pub mod shutdown;
 pub mod telemetry;
 pub mod token;

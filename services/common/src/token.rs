@@ -9,9 +9,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chat_proto::auth::v1::{
-    GetPublicKeysRequest, PublicKey, auth_service_client::AuthServiceClient,
-};
+use chat_proto::auth::v1::{GetPublicKeysRequest, PublicKey, auth_service_client::AuthServiceClient};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Mutex, RwLock};
@@ -83,11 +81,7 @@ const REFETCH_INTERVAL: Duration = Duration::from_secs(30);
 
 impl TokenVerifier {
     /// A verifier with keys known up front (the auth service itself, tests).
-    pub fn with_keys(
-        issuer: &str,
-        audience: &str,
-        keys: &[PublicKey],
-    ) -> Result<Self, ServiceError> {
+    pub fn with_keys(issuer: &str, audience: &str, keys: &[PublicKey]) -> Result<Self, ServiceError> {
         let map = keys
             .iter()
             .map(|k| Ok((k.kid.clone(), decoding_key(k)?)))
@@ -105,12 +99,7 @@ impl TokenVerifier {
         Self::new(issuer, audience, HashMap::new(), source)
     }
 
-    fn new(
-        issuer: &str,
-        audience: &str,
-        keys: HashMap<String, DecodingKey>,
-        source: KeySource,
-    ) -> Self {
+    fn new(issuer: &str, audience: &str, keys: HashMap<String, DecodingKey>, source: KeySource) -> Self {
         Self {
             inner: Arc::new(Inner {
                 issuer: issuer.to_owned(),
@@ -145,31 +134,22 @@ impl TokenVerifier {
     }
 
     /// Verifies the bearer token of a gRPC request as an end user.
-    pub async fn authenticate<T>(
-        &self,
-        request: &tonic::Request<T>,
-    ) -> Result<AuthUser, ServiceError> {
+    pub async fn authenticate<T>(&self, request: &tonic::Request<T>) -> Result<AuthUser, ServiceError> {
         self.verify_user(bearer(request.metadata())?).await
     }
 
     /// Verifies the bearer token of a gRPC request as a service.
-    pub async fn authenticate_service<T>(
-        &self,
-        request: &tonic::Request<T>,
-    ) -> Result<String, ServiceError> {
+    pub async fn authenticate_service<T>(&self, request: &tonic::Request<T>) -> Result<String, ServiceError> {
         self.verify_service(bearer(request.metadata())?).await
     }
 
     async fn verify(&self, token: &str, audience: &str) -> Result<Claims, ServiceError> {
         let unauthenticated = |m: &str| ServiceError::Unauthenticated(m.to_owned());
-        let header =
-            jsonwebtoken::decode_header(token).map_err(|_| unauthenticated("malformed token"))?;
+        let header = jsonwebtoken::decode_header(token).map_err(|_| unauthenticated("malformed token"))?;
         if header.alg != ALGORITHM {
             return Err(unauthenticated("token algorithm not accepted"));
         }
-        let kid = header
-            .kid
-            .ok_or_else(|| unauthenticated("token has no key id"))?;
+        let kid = header.kid.ok_or_else(|| unauthenticated("token has no key id"))?;
         let key = self
             .key(&kid)
             .await?
@@ -239,9 +219,7 @@ pub fn bearer(metadata: &tonic::metadata::MetadataMap) -> Result<&str, ServiceEr
         .or_else(|| value.strip_prefix("bearer "))
         .map(str::trim)
         .filter(|t| !t.is_empty())
-        .ok_or_else(|| {
-            ServiceError::Unauthenticated("authorization must be `Bearer <token>`".into())
-        })?;
+        .ok_or_else(|| ServiceError::Unauthenticated("authorization must be `Bearer <token>`".into()))?;
     Ok(token)
 }
 

@@ -1,8 +1,6 @@
 //! The messaging service. Its RPCs answer UNIMPLEMENTED until their own issue lands.
 
-use chat_proto::messaging::v1::messaging_service_server::{
-    MessagingService as MessagingRpc, MessagingServiceServer,
-};
+use chat_proto::messaging::v1::messaging_service_server::{MessagingService as MessagingRpc, MessagingServiceServer};
 
 pub const SERVICE_NAME: &str = "chat.messaging.v1.MessagingService";
 

@@ -29,8 +29,7 @@ pub fn normalise(data: &[u8]) -> Result<Vec<u8>, ServiceError> {
     if data.is_empty() {
         return Err(unsupported("avatar file is empty"));
     }
-    let format = image::guess_format(data)
-        .map_err(|_| unsupported("avatar must be a PNG, JPEG, GIF or WebP image"))?;
+    let format = image::guess_format(data).map_err(|_| unsupported("avatar must be a PNG, JPEG, GIF or WebP image"))?;
     if !matches!(
         format,
         ImageFormat::Png | ImageFormat::Jpeg | ImageFormat::Gif | ImageFormat::WebP

@@ -15,9 +15,7 @@ use chat_common::config::{self, ConfigError};
 use chat_common::db::{self, DatabaseUrl, Migrations};
 use chat_common::token::TokenVerifier;
 use chat_common::{ServiceError, now_micros};
-use chat_proto::profile::v1::profile_service_server::{
-    ProfileService as ProfileRpc, ProfileServiceServer,
-};
+use chat_proto::profile::v1::profile_service_server::{ProfileService as ProfileRpc, ProfileServiceServer};
 use chat_proto::profile::v1::*;
 use chat_proto::timestamp_from_micros;
 use futures::StreamExt;
@@ -147,9 +145,7 @@ impl ProfileRpc for ProfileService {
     ) -> Result<Response<GetMyProfileResponse>, Status> {
         let caller = self.verifier.authenticate(&request).await?;
         let profile = self.own_profile(caller.user_id).await?;
-        Ok(Response::new(GetMyProfileResponse {
-            profile: Some(profile),
-        }))
+        Ok(Response::new(GetMyProfileResponse { profile: Some(profile) }))
     }
 
     async fn update_my_profile(
@@ -194,13 +190,7 @@ impl ProfileRpc for ProfileService {
         let avatar_id = avatar::new_id(caller.user_id, &image);
         let row = self
             .store
-            .replace_avatar(
-                caller.user_id,
-                &avatar_id,
-                avatar::CONTENT_TYPE,
-                &image,
-                now_micros(),
-            )
+            .replace_avatar(caller.user_id, &avatar_id, avatar::CONTENT_TYPE, &image, now_micros())
             .await?
             .ok_or_else(|| ServiceError::NotFound("profile not found".into()))?;
         Ok(Response::new(UploadAvatarResponse {
@@ -208,10 +198,7 @@ impl ProfileRpc for ProfileService {
         }))
     }
 
-    async fn get_avatar(
-        &self,
-        request: Request<GetAvatarRequest>,
-    ) -> Result<Response<GetAvatarResponse>, Status> {
+    async fn get_avatar(&self, request: Request<GetAvatarRequest>) -> Result<Response<GetAvatarResponse>, Status> {
         // Avatars are public images, like the profiles that point at them.
         let id = request.into_inner().avatar_id;
         let (content_type, data) = self
@@ -222,10 +209,7 @@ impl ProfileRpc for ProfileService {
         Ok(Response::new(GetAvatarResponse { content_type, data }))
     }
 
-    async fn get_profile(
-        &self,
-        request: Request<GetProfileRequest>,
-    ) -> Result<Response<GetProfileResponse>, Status> {
+    async fn get_profile(&self, request: Request<GetProfileRequest>) -> Result<Response<GetProfileResponse>, Status> {
         self.verifier.authenticate(&request).await?;
         let id = request.into_inner().user_id;
         let row = self
@@ -250,11 +234,7 @@ impl ProfileRpc for ProfileService {
         ids.sort_unstable();
         ids.dedup();
         if ids.len() > MAX_BATCH {
-            return Err(ServiceError::invalid(
-                "user_ids",
-                format!("at most {MAX_BATCH} ids per call"),
-            )
-            .into());
+            return Err(ServiceError::invalid("user_ids", format!("at most {MAX_BATCH} ids per call")).into());
         }
         let rows = self.store.get_many(&ids).await?;
         Ok(Response::new(BatchGetProfilesResponse {
@@ -268,36 +248,25 @@ impl ProfileRpc for ProfileService {
     ) -> Result<Response<CreateProfileResponse>, Status> {
         let service = self.verifier.authenticate_service(&request).await?;
         if service != "auth" {
-            return Err(ServiceError::PermissionDenied(
-                "only the auth service creates profiles".into(),
-            )
-            .into());
+            return Err(ServiceError::PermissionDenied("only the auth service creates profiles".into()).into());
         }
         let req = request.into_inner();
         let first = name("first_name", &req.first_name)?;
         let last = name("last_name", &req.last_name)?;
-        let row = self
-            .store
-            .create(req.user_id, &first, &last, now_micros())
-            .await?;
+        let row = self.store.create(req.user_id, &first, &last, now_micros()).await?;
         Ok(Response::new(CreateProfileResponse {
             profile: Some(profile_message(row)),
         }))
     }
 
-    async fn set_status(
-        &self,
-        request: Request<SetStatusRequest>,
-    ) -> Result<Response<SetStatusResponse>, Status> {
+    async fn set_status(&self, request: Request<SetStatusRequest>) -> Result<Response<SetStatusResponse>, Status> {
         self.verifier.authenticate_service(&request).await?;
         let req = request.into_inner();
         let status = match Status_::try_from(req.status) {
             Ok(Status_::Online) => "online",
             Ok(Status_::Offline) => "offline",
             _ => {
-                return Err(
-                    ServiceError::invalid("status", "status must be ONLINE or OFFLINE").into(),
-                );
+                return Err(ServiceError::invalid("status", "status must be ONLINE or OFFLINE").into());
             }
         };
         let row = self

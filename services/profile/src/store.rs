@@ -39,13 +39,7 @@ impl ProfileStore {
 
     /// Creates the profile, or returns the existing one unchanged (the auth
     /// service may retry).
-    pub async fn create(
-        &self,
-        user_id: i64,
-        first_name: &str,
-        last_name: &str,
-        now: i64,
-    ) -> ServiceResult<ProfileRow> {
+    pub async fn create(&self, user_id: i64, first_name: &str, last_name: &str, now: i64) -> ServiceResult<ProfileRow> {
         sqlx::query(
             "INSERT INTO profiles (user_id, first_name, last_name, status, created_at, updated_at) \
              VALUES ($1, $2, $3, 'offline', $4, $4) ON CONFLICT (user_id) DO NOTHING",
@@ -56,10 +50,7 @@ impl ProfileStore {
         .bind(now)
         .execute(&self.pool)
         .await?;
-        Ok(self
-            .get(user_id)
-            .await?
-            .expect("profile exists after insert"))
+        Ok(self.get(user_id).await?.expect("profile exists after insert"))
     }
 
     pub async fn get(&self, user_id: i64) -> ServiceResult<Option<ProfileRow>> {
@@ -75,20 +66,17 @@ impl ProfileStore {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut query =
-            sqlx::QueryBuilder::new(format!("SELECT {COLUMNS} FROM profiles WHERE user_id IN ("));
-        let mut list = query.separated(", ");
+        // `$1, $2, …`: one placeholder per id, all bound, never interpolated.
+        let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT {COLUMNS} FROM profiles WHERE user_id IN ({})",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for id in ids {
-            list.push_bind(*id);
+            query = query.bind(*id);
         }
-        list.push_unseparated(")");
-        Ok(query
-            .build()
-            .fetch_all(&self.pool)
-            .await?
-            .into_iter()
-            .map(row)
-            .collect())
+        Ok(query.fetch_all(&self.pool).await?.into_iter().map(row).collect())
     }
 
     pub async fn update_names(
@@ -108,12 +96,7 @@ impl ProfileStore {
         self.get(user_id).await
     }
 
-    pub async fn set_status(
-        &self,
-        user_id: i64,
-        status: &str,
-        now: i64,
-    ) -> ServiceResult<Option<ProfileRow>> {
+    pub async fn set_status(&self, user_id: i64, status: &str, now: i64) -> ServiceResult<Option<ProfileRow>> {
         sqlx::query("UPDATE profiles SET status = $1, updated_at = $2 WHERE user_id = $3")
             .bind(status)
             .bind(now)

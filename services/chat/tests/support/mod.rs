@@ -61,8 +61,7 @@ pub struct TestApp {
 }
 
 fn admin_url() -> String {
-    std::env::var("TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 fn init_logs() {
@@ -90,10 +89,7 @@ async fn create_pg_database() -> (String, String) {
         .await
         .expect("create test database");
     pool.close().await;
-    let base = admin
-        .rsplit_once('/')
-        .map(|(b, _)| b.to_owned())
-        .unwrap_or(admin);
+    let base = admin.rsplit_once('/').map(|(b, _)| b.to_owned()).unwrap_or(admin);
     (name.clone(), format!("{base}/{name}"))
 }
 
@@ -123,7 +119,13 @@ pub fn test_settings(data_dir: PathBuf, database_url: Option<&str>, grpc_addr: &
             issuer: "chat-auth".into(),
             audience: "chat".into(),
         },
-        room: Default::default(),
+        room: chat_room::Config {
+            database_url: url("room"),
+            auth_url: peer.clone(),
+            profile_url: peer.clone(),
+            issuer: "chat-auth".into(),
+            audience: "chat".into(),
+        },
         messaging: Default::default(),
         gateway: chat_gateway::Config {
             auth_url: peer.clone(),
@@ -133,6 +135,8 @@ pub fn test_settings(data_dir: PathBuf, database_url: Option<&str>, grpc_addr: &
             max_body_bytes: 64 * 1024,
             frontend_dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../frontend"),
         },
+        redis_url: None,
+        redis_prefix: "test:".into(),
     }
 }
 
@@ -158,11 +162,16 @@ pub async fn spawn_app_in(
         (Backend::Postgres, None) => Some(create_pg_database().await),
         (_, pg) => pg,
     };
-    let settings = test_settings(
-        data_dir.clone(),
-        pg.as_ref().map(|(_, url)| url.as_str()),
-        &grpc,
-    );
+    let mut settings = test_settings(data_dir.clone(), pg.as_ref().map(|(_, url)| url.as_str()), &grpc);
+    if backend == Backend::Postgres {
+        // The real thing: Redis pub/sub, namespaced so parallel tests don't meet.
+        settings.redis_url = Some(std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into()));
+        settings.redis_prefix = format!(
+            "test{}_{}:",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        );
+    }
     let stop = CancellationToken::new();
     let listeners = Listeners {
         grpc: Some(grpc_listener),
@@ -197,18 +206,11 @@ impl TestApp {
             if self.task.is_finished() {
                 panic!("app exited during start-up");
             }
-            let answer = self
-                .client
-                .get(format!("{}/health", self.http))
-                .send()
-                .await;
+            let answer = self.client.get(format!("{}/health", self.http)).send().await;
             if answer.is_ok_and(|r| r.status().is_success()) {
                 return;
             }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "app did not become healthy"
-            );
+            assert!(tokio::time::Instant::now() < deadline, "app did not become healthy");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -226,9 +228,7 @@ impl TestApp {
     }
 
     /// Stops the servers but keeps the data, returning what a restart needs.
-    pub async fn shutdown_keep_data(
-        self,
-    ) -> (tempfile::TempDir, PathBuf, Option<(String, String)>) {
+    pub async fn shutdown_keep_data(self) -> (tempfile::TempDir, PathBuf, Option<(String, String)>) {
         self.stop.cancel();
         let _ = tokio::time::timeout(Duration::from_secs(10), self.task).await;
         let pg = self.pg_database.map(|name| {
@@ -283,8 +283,7 @@ impl TestApp {
         let value = if bytes.is_empty() {
             Value::Null
         } else {
-            serde_json::from_slice(&bytes)
-                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+            serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
         };
         (status, value)
     }
@@ -308,6 +307,7 @@ impl TestApp {
         let url = match service {
             "auth" => &self.settings.auth.database_url,
             "profile" => &self.settings.profile.database_url,
+            "room" => &self.settings.room.database_url,
             other => panic!("no database for {other}"),
         };
         let schema = service.to_owned();
@@ -318,11 +318,8 @@ impl TestApp {
                 let schema = schema.clone();
                 Box::pin(async move {
                     if is_pg {
-                        sqlx::Executor::execute(
-                            conn,
-                            sqlx::AssertSqlSafe(format!("SET search_path TO {schema}")),
-                        )
-                        .await?;
+                        sqlx::Executor::execute(conn, sqlx::AssertSqlSafe(format!("SET search_path TO {schema}")))
+                            .await?;
                     }
                     Ok(())
                 })
@@ -334,11 +331,10 @@ impl TestApp {
 
     pub async fn count(&self, service: &str, table: &str) -> i64 {
         let pool = self.service_db(service).await;
-        let n: i64 =
-            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
-                .fetch_one(&pool)
-                .await
-                .unwrap();
+        let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
+            .fetch_one(&pool)
+            .await
+            .unwrap();
         pool.close().await;
         n
     }

@@ -1,0 +1,225 @@
+//! `/profile/*` and `/avatars/*`: your profile, public profiles, avatars.
+
+use axum::body::Body;
+use axum::extract::{Multipart, Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chat_proto::auth::v1::GetMeRequest;
+use chat_proto::profile::v1::{
+    GetAvatarRequest, GetProfileRequest, Profile, Status as Presence, UpdateMyProfileRequest, UploadAvatarRequest,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::AppState;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{BearerToken, JsonBody};
+use crate::routes::auth::{UserJson, rfc3339};
+use crate::routes::rooms::parse_id;
+
+/// The largest avatar upload, in bytes.
+pub const MAX_AVATAR_BYTES: usize = 5 * 1024 * 1024;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/profile/me", get(me).put(update))
+        .route(
+            "/profile/me/avatar",
+            // Room for the multipart framing; the file itself is counted below.
+            post(upload_avatar).layer(axum::extract::DefaultBodyLimit::max(MAX_AVATAR_BYTES + 64 * 1024)),
+        )
+        .route("/profile/users/{id}", get(public_profile))
+        .route("/avatars/{id}", get(avatar))
+}
+
+/// A public profile: never an email or anything about credentials.
+#[derive(Serialize)]
+pub struct ProfileJson {
+    pub id: i64,
+    pub first_name: String,
+    pub last_name: String,
+    pub avatar_url: Option<String>,
+    pub status: &'static str,
+    pub created_at: String,
+}
+
+pub fn status_name(s: &str) -> i32 {
+    if s == "online" {
+        Presence::Online as i32
+    } else {
+        Presence::Offline as i32
+    }
+}
+
+impl From<Profile> for ProfileJson {
+    fn from(p: Profile) -> Self {
+        Self {
+            id: p.user_id,
+            first_name: p.first_name,
+            last_name: p.last_name,
+            avatar_url: Some(p.avatar_url).filter(|u| !u.is_empty()),
+            status: if p.status == Presence::Online as i32 {
+                "online"
+            } else {
+                "offline"
+            },
+            created_at: rfc3339(p.create_time),
+        }
+    }
+}
+
+async fn me(State(state): State<AppState>, token: BearerToken) -> ApiResult<Json<UserJson>> {
+    let user = state
+        .auth
+        .clone()
+        .get_me(token.request(GetMeRequest {}))
+        .await?
+        .into_inner()
+        .user;
+    Ok(Json(user.unwrap_or_default().into()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UpdateBody {
+    first_name: String,
+    last_name: String,
+}
+
+async fn update(
+    State(state): State<AppState>,
+    token: BearerToken,
+    JsonBody(body): JsonBody<UpdateBody>,
+) -> ApiResult<Json<UserJson>> {
+    state
+        .profile
+        .clone()
+        .update_my_profile(token.request(UpdateMyProfileRequest {
+            first_name: body.first_name,
+            last_name: body.last_name,
+        }))
+        .await?;
+    me(State(state), token).await
+}
+
+fn too_large() -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        format!("avatar must be at most {} MB", MAX_AVATAR_BYTES / (1024 * 1024)),
+    )
+}
+
+async fn upload_avatar(
+    State(state): State<AppState>,
+    token: BearerToken,
+    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> ApiResult<Json<UserJson>> {
+    let mut multipart = multipart.map_err(|_| {
+        ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "expected a multipart/form-data body with the file in field `avatar`",
+        )
+    })?;
+    let read_error = |e: axum::extract::multipart::MultipartError| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            too_large()
+        } else {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                format!("malformed multipart body: {}", e.body_text()),
+            )
+        }
+    };
+    let mut data: Option<Vec<u8>> = None;
+    while let Some(mut field) = multipart.next_field().await.map_err(read_error)? {
+        if field.name() != Some("avatar") {
+            continue;
+        }
+        let mut buffer = Vec::new();
+        // Counted as it streams in: reading stops at the limit.
+        while let Some(chunk) = field.chunk().await.map_err(read_error)? {
+            if buffer.len() + chunk.len() > MAX_AVATAR_BYTES {
+                return Err(too_large());
+            }
+            buffer.extend_from_slice(&chunk);
+        }
+        data = Some(buffer);
+        break;
+    }
+    let data = data.ok_or_else(|| ApiError::invalid("avatar", "the image must be in form field `avatar`"))?;
+    let chunks: Vec<UploadAvatarRequest> = data
+        .chunks(64 * 1024)
+        .map(|c| UploadAvatarRequest { chunk: c.to_vec() })
+        .collect();
+    let result = state
+        .profile
+        .clone()
+        .upload_avatar(token.request(futures::stream::iter(chunks)))
+        .await;
+    match result {
+        Ok(_) => me(State(state), token).await,
+        Err(status) if status.code() == tonic::Code::InvalidArgument => Err(ApiError {
+            status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            code: "unsupported_media_type",
+            ..ApiError::from(status)
+        }),
+        Err(status) if status.code() == tonic::Code::ResourceExhausted => Err(too_large()),
+        Err(status) => Err(status.into()),
+    }
+}
+
+async fn public_profile(
+    State(state): State<AppState>,
+    token: BearerToken,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ProfileJson>> {
+    let user_id = parse_id(&id, "user_id")?;
+    let profile = state
+        .profile
+        .clone()
+        .get_profile(token.request(GetProfileRequest { user_id }))
+        .await?
+        .into_inner()
+        .profile
+        .unwrap_or_default();
+    Ok(Json(profile.into()))
+}
+
+async fn avatar(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> ApiResult<Response> {
+    if id.is_empty() || id.len() > 64 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(ApiError::not_found("avatar not found"));
+    }
+    // An avatar id never changes its bytes, so its id is a strong ETag.
+    let etag = format!("\"{id}\"");
+    let cache = HeaderValue::from_static("public, max-age=31536000, immutable");
+    if headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(etag.as_str()) {
+        let mut response = StatusCode::NOT_MODIFIED.into_response();
+        response
+            .headers_mut()
+            .insert(header::ETAG, HeaderValue::from_str(&etag).expect("hex etag"));
+        response.headers_mut().insert(header::CACHE_CONTROL, cache);
+        return Ok(response);
+    }
+    let image = state
+        .profile
+        .clone()
+        .get_avatar(GetAvatarRequest { avatar_id: id })
+        .await?
+        .into_inner();
+    let content_type = match image.content_type.as_str() {
+        "image/png" | "image/jpeg" | "image/gif" | "image/webp" => image.content_type.clone(),
+        _ => "application/octet-stream".into(),
+    };
+    Response::builder()
+        .header(header::CONTENT_TYPE, content_type)
+        .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
+        .header(header::ETAG, etag)
+        .header(header::CACHE_CONTROL, cache)
+        .header(header::CONTENT_SECURITY_POLICY, "default-src 'none'")
+        .body(Body::from(image.data))
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))
+}

@@ -1,0 +1,318 @@
+//! The event bus: fan-out of messages, typing, presence and room events
+//! between processes.
+//!
+//! [`EventBus`] has two backends behind one interface: Redis pub/sub for
+//! real deployments and a tokio broadcast channel for the embedded default.
+//! Both are at-most-once; consumers repair gaps from the database by `seq`,
+//! and a [`BusEvent::Resync`] tells them when that is needed.
+//!
+//! A process keeps one [`Subscriber`]: channels are added when the first
+//! local listener needs them and dropped when the last one leaves, and all
+//! messages arrive on one broadcast stream.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::StreamExt;
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+/// Channel of events for one room.
+pub fn room_channel(room_id: i64) -> String {
+    format!("room.{room_id}")
+}
+
+/// Channel of presence changes, for everyone.
+pub const PRESENCE_CHANNEL: &str = "presence";
+/// Channel of room lifecycle events (created, deleted), for everyone.
+pub const ROOMS_CHANNEL: &str = "rooms";
+
+#[derive(Debug, Clone)]
+pub enum BusEvent {
+    Message {
+        channel: Arc<str>,
+        payload: Bytes,
+    },
+    /// The subscription was re-established after a loss: anything published
+    /// meanwhile may be missing and should be refetched.
+    Resync,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("event bus unavailable: {0}")]
+pub struct BusError(String);
+
+#[derive(Clone)]
+pub enum EventBus {
+    Local(broadcast::Sender<(Arc<str>, Bytes)>),
+    Redis {
+        client: redis::Client,
+        publisher: redis::aio::ConnectionManager,
+        /// Put before every channel name, so deployments can share a Redis.
+        prefix: Arc<str>,
+    },
+}
+
+impl std::fmt::Debug for EventBus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Local(_) => f.write_str("EventBus::Local"),
+            Self::Redis { .. } => f.write_str("EventBus::Redis"),
+        }
+    }
+}
+
+const LOCAL_CAPACITY: usize = 65_536;
+
+impl EventBus {
+    /// An in-process bus: every subscriber in this process sees every publish.
+    pub fn local() -> Self {
+        Self::Local(broadcast::channel(LOCAL_CAPACITY).0)
+    }
+
+    /// A Redis bus. The publishing connection reconnects by itself.
+    pub async fn redis(url: &str, prefix: &str) -> anyhow::Result<Self> {
+        let client = redis::Client::open(url).map_err(|e| anyhow::anyhow!("invalid REDIS_URL: {e}"))?;
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(3)))
+            .set_response_timeout(Some(Duration::from_secs(3)))
+            .set_number_of_retries(2);
+        let mut delay = Duration::from_millis(200);
+        let mut attempt = 0;
+        let publisher = loop {
+            attempt += 1;
+            match client.get_connection_manager_with_config(config.clone()).await {
+                Ok(c) => break c,
+                Err(e) if attempt < 10 => {
+                    tracing::warn!(error = %e, attempt, "Redis not reachable yet, retrying");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(5));
+                }
+                Err(e) => anyhow::bail!("connecting to Redis: {e}"),
+            }
+        };
+        Ok(Self::Redis {
+            client,
+            publisher,
+            prefix: prefix.into(),
+        })
+    }
+
+    /// `REDIS_URL` when set, the in-process bus otherwise.
+    pub async fn from_url(url: Option<&str>, prefix: &str) -> anyhow::Result<Self> {
+        match url {
+            Some(url) => Self::redis(url, prefix).await,
+            None => Ok(Self::local()),
+        }
+    }
+
+    pub async fn publish(&self, channel: &str, payload: Bytes) -> Result<(), BusError> {
+        match self {
+            Self::Local(tx) => {
+                // No subscriber is not an error: nobody is listening.
+                let _ = tx.send((channel.into(), payload));
+                Ok(())
+            }
+            Self::Redis { publisher, prefix, .. } => {
+                let mut conn = publisher.clone();
+                redis::cmd("PUBLISH")
+                    .arg(format!("{prefix}{channel}"))
+                    .arg(payload.as_ref())
+                    .query_async::<i64>(&mut conn)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| BusError(e.to_string()))
+            }
+        }
+    }
+
+    /// Whether the bus answers, for health reports.
+    pub async fn ping(&self) -> bool {
+        match self {
+            Self::Local(_) => true,
+            Self::Redis { publisher, .. } => {
+                let mut conn = publisher.clone();
+                redis::cmd("PING").query_async::<String>(&mut conn).await.is_ok()
+            }
+        }
+    }
+
+    /// Starts this process's subscriber.
+    pub fn subscriber(&self) -> Subscriber {
+        let (events, _) = broadcast::channel(LOCAL_CAPACITY);
+        let (commands, rx) = mpsc::channel(1024);
+        match self {
+            Self::Local(tx) => {
+                tokio::spawn(run_local(tx.subscribe(), rx, events.clone()));
+            }
+            Self::Redis { client, prefix, .. } => {
+                tokio::spawn(run_redis(client.clone(), prefix.clone(), rx, events.clone()));
+            }
+        }
+        Subscriber { commands, events }
+    }
+
+    /// The Redis client, for other Redis-backed stores (presence).
+    pub fn redis_client(&self) -> Option<&redis::aio::ConnectionManager> {
+        match self {
+            Self::Redis { publisher, .. } => Some(publisher),
+            Self::Local(_) => None,
+        }
+    }
+}
+
+enum Command {
+    Subscribe(String, oneshot::Sender<()>),
+    Unsubscribe(String),
+}
+
+/// One process's subscription: a set of channels and one event stream.
+#[derive(Clone)]
+pub struct Subscriber {
+    commands: mpsc::Sender<Command>,
+    events: broadcast::Sender<BusEvent>,
+}
+
+impl Subscriber {
+    /// Adds a channel. Returns once the bus has confirmed it (or, while the
+    /// bus is down, once it is recorded for the next connection).
+    pub async fn subscribe(&self, channel: &str) {
+        let (ack, done) = oneshot::channel();
+        if self
+            .commands
+            .send(Command::Subscribe(channel.to_owned(), ack))
+            .await
+            .is_ok()
+        {
+            let _ = tokio::time::timeout(Duration::from_secs(5), done).await;
+        }
+    }
+
+    pub async fn unsubscribe(&self, channel: &str) {
+        let _ = self.commands.send(Command::Unsubscribe(channel.to_owned())).await;
+    }
+
+    /// Every message on the subscribed channels, plus resync notices.
+    pub fn events(&self) -> broadcast::Receiver<BusEvent> {
+        self.events.subscribe()
+    }
+}
+
+async fn run_local(
+    mut source: broadcast::Receiver<(Arc<str>, Bytes)>,
+    mut commands: mpsc::Receiver<Command>,
+    events: broadcast::Sender<BusEvent>,
+) {
+    let mut channels: HashSet<String> = HashSet::new();
+    loop {
+        tokio::select! {
+            command = commands.recv() => match command {
+                Some(Command::Subscribe(ch, ack)) => {
+                    channels.insert(ch);
+                    let _ = ack.send(());
+                }
+                Some(Command::Unsubscribe(ch)) => {
+                    channels.remove(&ch);
+                }
+                None => return,
+            },
+            message = source.recv() => match message {
+                Ok((channel, payload)) => {
+                    if channels.contains(channel.as_ref()) {
+                        let _ = events.send(BusEvent::Message { channel, payload });
+                    }
+                }
+                Err(broadcast::error::RecvError::Lagged(n)) => {
+                    tracing::warn!(missed = n, "in-process bus lagged; asking for a resync");
+                    let _ = events.send(BusEvent::Resync);
+                }
+                Err(broadcast::error::RecvError::Closed) => return,
+            },
+        }
+    }
+}
+
+async fn run_redis(
+    client: redis::Client,
+    prefix: Arc<str>,
+    mut commands: mpsc::Receiver<Command>,
+    events: broadcast::Sender<BusEvent>,
+) {
+    let mut channels: HashSet<String> = HashSet::new();
+    let mut delay = Duration::from_millis(100);
+    let mut connected_before = false;
+    loop {
+        let pubsub = match tokio::time::timeout(Duration::from_secs(3), client.get_async_pubsub()).await {
+            Ok(Ok(p)) => p,
+            failure => {
+                let error = match failure {
+                    Ok(Err(e)) => e.to_string(),
+                    _ => "timed out".into(),
+                };
+                tracing::warn!(%error, "Redis subscriber cannot connect; retrying");
+                // Keep taking commands while down, so callers never block.
+                let wait = tokio::time::sleep(delay);
+                tokio::pin!(wait);
+                loop {
+                    tokio::select! {
+                        _ = &mut wait => break,
+                        command = commands.recv() => match command {
+                            Some(Command::Subscribe(ch, ack)) => { channels.insert(ch); let _ = ack.send(()); }
+                            Some(Command::Unsubscribe(ch)) => { channels.remove(&ch); }
+                            None => return,
+                        },
+                    }
+                }
+                delay = (delay * 2).min(Duration::from_secs(2));
+                continue;
+            }
+        };
+        let (mut sink, mut stream) = pubsub.split();
+        let mut ok = true;
+        for ch in &channels {
+            if sink.subscribe(format!("{prefix}{ch}")).await.is_err() {
+                ok = false;
+                break;
+            }
+        }
+        if !ok {
+            continue;
+        }
+        delay = Duration::from_millis(100);
+        if connected_before {
+            tracing::info!(channels = channels.len(), "Redis subscriber reconnected");
+            let _ = events.send(BusEvent::Resync);
+        }
+        connected_before = true;
+        loop {
+            tokio::select! {
+                command = commands.recv() => match command {
+                    Some(Command::Subscribe(ch, ack)) => {
+                        let result = sink.subscribe(format!("{prefix}{ch}")).await;
+                        channels.insert(ch);
+                        let _ = ack.send(());
+                        if result.is_err() { break; }
+                    }
+                    Some(Command::Unsubscribe(ch)) => {
+                        channels.remove(&ch);
+                        if sink.unsubscribe(format!("{prefix}{ch}")).await.is_err() { break; }
+                    }
+                    None => return,
+                },
+                message = stream.next() => match message {
+                    Some(msg) => {
+                        let name = msg.get_channel_name();
+                        let channel: Arc<str> = name.strip_prefix(prefix.as_ref()).unwrap_or(name).into();
+                        let payload = Bytes::copy_from_slice(msg.get_payload_bytes());
+                        let _ = events.send(BusEvent::Message { channel, payload });
+                    }
+                    None => {
+                        tracing::warn!("Redis subscriber connection lost; reconnecting");
+                        break;
+                    }
+                },
+            }
+        }
+    }
+}
