@@ -288,3 +288,61 @@ async fn grpc_enforces_the_same_rules(app: &TestApp) {
         .unwrap();
     assert_eq!(app.count("room", "rooms").await, 0);
 }
+
+/// Room changes are published on the event bus (Redis here), so connected
+/// clients can be told without the room service knowing about them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn room_changes_are_published_on_the_bus() {
+    use chat_common::bus::{BusEvent, EventBus, ROOMS_CHANNEL, room_channel};
+    use chat_proto::messaging::v1::room_event::Kind;
+    use chat_proto::messaging::v1::{StreamEventsResponse, stream_events_response::Event};
+    use prost::Message;
+
+    let app = support::spawn_app(support::Backend::Postgres).await;
+    let bus = EventBus::redis(app.settings.redis_url.as_deref().unwrap(), &app.settings.redis_prefix)
+        .await
+        .unwrap();
+    let subscriber = bus.subscriber();
+    let mut events = subscriber.events();
+    subscriber.subscribe(ROOMS_CHANNEL).await;
+
+    let ana = app.register("bus-ana@example.com", "Ana").await;
+    let ben = app.register("bus-ben@example.com", "Ben").await;
+    let room = create_room(&app, token(&ana), "Buses").await;
+    let id = room["id"].as_i64().unwrap();
+    subscriber.subscribe(&room_channel(id)).await;
+    app.post_json(&format!("/chat/rooms/{id}/join"), &json!({}), Some(token(&ben)))
+        .await;
+    app.post_json(&format!("/chat/rooms/{id}/leave"), &json!({}), Some(token(&ben)))
+        .await;
+    app.client
+        .delete(app.url(&format!("/chat/rooms/{id}")))
+        .bearer_auth(token(&ana))
+        .send()
+        .await
+        .unwrap();
+
+    let want = [
+        (ROOMS_CHANNEL.to_owned(), Kind::Created),
+        (room_channel(id), Kind::MemberJoined),
+        (room_channel(id), Kind::MemberLeft),
+        (room_channel(id), Kind::Deleted),
+        (ROOMS_CHANNEL.to_owned(), Kind::Deleted),
+    ];
+    let mut got = Vec::new();
+    while got.len() < want.len() {
+        let event = tokio::time::timeout(std::time::Duration::from_secs(10), events.recv())
+            .await
+            .expect("room event within 10 s")
+            .unwrap();
+        if let BusEvent::Message { channel, payload } = event {
+            let Some(Event::Room(room_event)) = StreamEventsResponse::decode(payload).unwrap().event else {
+                panic!("not a room event");
+            };
+            assert_eq!(room_event.room_id, id);
+            got.push((channel.to_string(), room_event.kind()));
+        }
+    }
+    assert_eq!(got, want);
+    app.stop().await;
+}
