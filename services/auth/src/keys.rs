@@ -79,14 +79,9 @@ impl Signer {
         self.sign(user_id.to_string(), self.audience.clone(), ttl)
     }
 
-    /// Signs a short-lived token with which this service calls its peers.
-    pub fn service_token(&self) -> anyhow::Result<String> {
-        let (token, _) = self.sign(
-            format!("{SERVICE_SUBJECT_PREFIX}auth"),
-            INTERNAL_AUDIENCE.into(),
-            std::time::Duration::from_secs(60),
-        )?;
-        Ok(token)
+    /// Signs a short-lived token with which `service` calls its peers.
+    pub fn service_token(&self, service: &str, ttl: std::time::Duration) -> anyhow::Result<(String, i64)> {
+        self.sign(format!("{SERVICE_SUBJECT_PREFIX}{service}"), INTERNAL_AUDIENCE.into(), ttl)
     }
 
     fn sign(&self, sub: String, aud: String, ttl: std::time::Duration) -> anyhow::Result<(String, i64)> {

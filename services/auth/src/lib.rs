@@ -28,7 +28,7 @@ use chat_proto::auth::v1::*;
 use chat_proto::profile::v1::profile_service_client::ProfileServiceClient;
 use chat_proto::profile::v1::{CreateProfileRequest, GetProfileRequest, Profile, Status as PresenceStatus};
 use chat_proto::timestamp_from_micros;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 use tonic::transport::Channel;
 use tonic::{Request, Response, Status};
@@ -39,6 +39,11 @@ use crate::store::{AuthStore, Rotation};
 use crate::validate::{Email, Password};
 
 pub const SERVICE_NAME: &str = "chat.auth.v1.AuthService";
+
+/// The services that may hold service tokens.
+const SERVICES: [&str; 5] = ["auth", "profile", "room", "messaging", "gateway"];
+/// How long a service token lives.
+const SERVICE_TOKEN_TTL: Duration = Duration::from_secs(300);
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -54,11 +59,19 @@ pub struct Config {
     pub profile_url: String,
     /// How many password hashes may run at once.
     pub hash_concurrency: usize,
+    /// Shared by the deployment's processes; traded for service tokens.
+    pub internal_secret: SecretString,
 }
 
 impl Config {
     pub fn from_env(data_dir: PathBuf, default_peer: &str) -> Result<Self, ConfigError> {
+        let internal_secret = chat_common::internal::load_secret(&data_dir).map_err(|e| ConfigError {
+            name: "INTERNAL_SECRET".into(),
+            shown: "(hidden)".into(),
+            reason: e.to_string(),
+        })?;
         Ok(Self {
+            internal_secret,
             database_url: DatabaseUrl::for_service("auth", &data_dir)?,
             private_key: config::optional("JWT_PRIVATE_KEY").map(SecretString::from),
             private_key_file: config::optional("JWT_PRIVATE_KEY_FILE").map(PathBuf::from),
@@ -234,7 +247,10 @@ impl AuthRpc for AuthService {
         let now = now_micros();
         let id = self.store.insert_user(email.as_str(), &hash, now).await?;
 
-        let service_token = self.signer.service_token().map_err(ServiceError::Internal)?;
+        let (service_token, _) = self
+            .signer
+            .service_token("auth", Duration::from_secs(60))
+            .map_err(ServiceError::Internal)?;
         let create = CreateProfileRequest {
             user_id: id,
             first_name,
@@ -330,6 +346,49 @@ impl AuthRpc for AuthService {
         let bearer = chat_common::token::bearer(request.metadata())?;
         let user = self.user(caller.user_id, bearer).await?;
         Ok(Response::new(GetMeResponse { user: Some(user) }))
+    }
+
+    async fn issue_service_token(
+        &self,
+        request: Request<IssueServiceTokenRequest>,
+    ) -> Result<Response<IssueServiceTokenResponse>, Status> {
+        let req = request.into_inner();
+        let given = Sha256::digest(req.secret.as_bytes());
+        let wanted = Sha256::digest(self.config.internal_secret.expose_secret().as_bytes());
+        // Compared as digests, so the time taken says nothing about the secret.
+        if given != wanted {
+            tracing::warn!(service = %req.service, "service token refused: wrong internal secret");
+            return Err(ServiceError::Unauthenticated("invalid internal secret".into()).into());
+        }
+        if !SERVICES.contains(&req.service.as_str()) {
+            return Err(ServiceError::invalid("service", "unknown service name").into());
+        }
+        let (token, exp) = self
+            .signer
+            .service_token(&req.service, SERVICE_TOKEN_TTL)
+            .map_err(ServiceError::Internal)?;
+        Ok(Response::new(IssueServiceTokenResponse {
+            token,
+            expire_time: Some(prost_types::Timestamp { seconds: exp, nanos: 0 }),
+        }))
+    }
+
+    async fn batch_get_users(&self, request: Request<BatchGetUsersRequest>) -> Result<Response<BatchGetUsersResponse>, Status> {
+        self.verifier.authenticate_service(&request).await?;
+        let mut ids = request.into_inner().user_ids;
+        ids.sort_unstable();
+        ids.dedup();
+        if ids.len() > 500 {
+            return Err(ServiceError::invalid("user_ids", "at most 500 ids per call").into());
+        }
+        let users = self
+            .store
+            .emails(&ids)
+            .await?
+            .into_iter()
+            .map(|(user_id, email)| UserEmail { user_id, email })
+            .collect();
+        Ok(Response::new(BatchGetUsersResponse { users }))
     }
 
     async fn get_public_keys(

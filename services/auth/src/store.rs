@@ -66,6 +66,21 @@ impl AuthStore {
         Ok(row.map(|r| (r.get(0), r.get(1))))
     }
 
+    /// Emails of the accounts among `ids` that exist.
+    pub async fn emails(&self, ids: &[i64]) -> ServiceResult<Vec<(i64, String)>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        // `$1, $2, …`: one placeholder per id, all bound, never interpolated.
+        let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+        let sql = format!("SELECT id, email FROM users WHERE id IN ({})", placeholders.join(", "));
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for id in ids {
+            query = query.bind(*id);
+        }
+        Ok(query.fetch_all(&self.pool).await?.into_iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
     pub async fn user(&self, id: i64) -> ServiceResult<Option<UserRow>> {
         let row = sqlx::query("SELECT id, email, created_at FROM users WHERE id = $1")
             .bind(id)

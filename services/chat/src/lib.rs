@@ -50,7 +50,7 @@ impl Settings {
             auth: chat_auth::Config::from_env(data_dir.clone(), default_peer)?,
             profile: chat_profile::Config::from_env(data_dir.clone(), default_peer)?,
             room: chat_room::Config::from_env(data_dir.clone(), default_peer)?,
-            messaging: chat_messaging::Config::default(),
+            messaging: chat_messaging::Config::from_env(data_dir.clone(), default_peer)?,
             gateway: chat_gateway::Config::from_env(default_peer)?,
             redis_url: redis_url()?,
             redis_prefix: config::optional("REDIS_CHANNEL_PREFIX").unwrap_or_else(|| "chat:".into()),
@@ -114,7 +114,7 @@ pub async fn run(
         names.push(service.add_routes(&mut routes));
     }
     if matches!(role, Role::All | Role::Profile) {
-        let service = chat_profile::build(settings.profile.clone())
+        let service = chat_profile::build(settings.profile.clone(), bus.clone())
             .await
             .context("starting the profile service")?;
         names.push(service.add_routes(&mut routes));
@@ -126,7 +126,7 @@ pub async fn run(
         names.push(service.add_routes(&mut routes));
     }
     if matches!(role, Role::All | Role::Messaging) {
-        let service = chat_messaging::build(settings.messaging.clone())
+        let service = chat_messaging::build(settings.messaging.clone(), bus.clone())
             .await
             .context("starting the messaging service")?;
         names.push(service.add_routes(&mut routes));

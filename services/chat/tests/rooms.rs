@@ -325,7 +325,9 @@ async fn room_changes_are_published_on_the_bus() {
     let want = [
         (ROOMS_CHANNEL.to_owned(), Kind::Created),
         (room_channel(id), Kind::MemberJoined),
+        (ROOMS_CHANNEL.to_owned(), Kind::MemberJoined),
         (room_channel(id), Kind::MemberLeft),
+        (ROOMS_CHANNEL.to_owned(), Kind::MemberLeft),
         (room_channel(id), Kind::Deleted),
         (ROOMS_CHANNEL.to_owned(), Kind::Deleted),
     ];

@@ -153,6 +153,14 @@ impl EventBus {
         Subscriber { commands, events }
     }
 
+    /// The channel prefix of a Redis bus.
+    pub fn prefix(&self) -> Option<&str> {
+        match self {
+            Self::Redis { prefix, .. } => Some(prefix),
+            Self::Local(_) => None,
+        }
+    }
+
     /// The Redis client, for other Redis-backed stores (presence).
     pub fn redis_client(&self) -> Option<&redis::aio::ConnectionManager> {
         match self {
@@ -314,5 +322,61 @@ async fn run_redis(
                 },
             }
         }
+    }
+}
+
+/// Channel of profile changes (names, avatars), for everyone.
+pub const PROFILES_CHANNEL: &str = "profiles";
+
+/// A [`Subscriber`] shared by many local listeners: a channel is subscribed
+/// when its first listener arrives and unsubscribed when its last one leaves.
+#[derive(Clone)]
+pub struct SharedSubscriber {
+    subscriber: Subscriber,
+    counts: Arc<tokio::sync::Mutex<std::collections::HashMap<String, usize>>>,
+}
+
+impl SharedSubscriber {
+    pub fn new(subscriber: Subscriber) -> Self {
+        Self {
+            subscriber,
+            counts: Default::default(),
+        }
+    }
+
+    /// Adds a listener to `channel`. Returns true for its first listener.
+    pub async fn acquire(&self, channel: &str) -> bool {
+        let mut counts = self.counts.lock().await;
+        let count = counts.entry(channel.to_owned()).or_insert(0);
+        *count += 1;
+        if *count == 1 {
+            self.subscriber.subscribe(channel).await;
+            return true;
+        }
+        false
+    }
+
+    /// Removes a listener from `channel`. Returns true for its last listener.
+    pub async fn release(&self, channel: &str) -> bool {
+        let mut counts = self.counts.lock().await;
+        let Some(count) = counts.get_mut(channel) else {
+            return false;
+        };
+        *count -= 1;
+        if *count == 0 {
+            counts.remove(channel);
+            self.subscriber.unsubscribe(channel).await;
+            return true;
+        }
+        false
+    }
+
+    /// How many channels have listeners.
+    pub async fn channels(&self) -> usize {
+        self.counts.lock().await.len()
+    }
+
+    pub fn events(&self) -> broadcast::Receiver<BusEvent> {
+        self.subscriber.events()
     }
 }

@@ -13,6 +13,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod grpc;
+pub mod internal;
 pub mod page;
 pub mod shutdown;
 pub mod telemetry;

@@ -18,7 +18,10 @@ use chat_common::{ServiceError, now_micros};
 use chat_proto::profile::v1::profile_service_server::{ProfileService as ProfileRpc, ProfileServiceServer};
 use chat_proto::profile::v1::*;
 use chat_proto::timestamp_from_micros;
+use chat_common::bus::{EventBus, PROFILES_CHANNEL};
+use chat_proto::messaging::v1::{ProfileEvent, StreamEventsResponse, stream_events_response};
 use futures::StreamExt;
+use prost::Message;
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::store::{ProfileRow, ProfileStore};
@@ -56,9 +59,10 @@ pub struct ProfileService {
     store: ProfileStore,
     verifier: TokenVerifier,
     db: db::Database,
+    bus: EventBus,
 }
 
-pub async fn build(config: Config) -> anyhow::Result<ProfileService> {
+pub async fn build(config: Config, bus: EventBus) -> anyhow::Result<ProfileService> {
     let db = db::connect(&config.database_url, "profile", Some(&migrations())).await?;
     let verifier = TokenVerifier::from_auth_service(
         &config.issuer,
@@ -69,6 +73,7 @@ pub async fn build(config: Config) -> anyhow::Result<ProfileService> {
         store: ProfileStore::new(db.pool.clone()),
         verifier,
         db,
+        bus,
     })
 }
 
@@ -80,6 +85,22 @@ impl ProfileService {
 
     pub fn database(&self) -> &db::Database {
         &self.db
+    }
+
+    /// Tells everyone a public profile changed, so chats show the new name
+    /// or picture without a reload. A lost event only delays that.
+    async fn announce(&self, profile: &Profile) {
+        let event = StreamEventsResponse {
+            event: Some(stream_events_response::Event::Profile(ProfileEvent {
+                user_id: profile.user_id,
+                first_name: profile.first_name.clone(),
+                last_name: profile.last_name.clone(),
+                avatar_url: profile.avatar_url.clone(),
+            })),
+        };
+        if let Err(e) = self.bus.publish(PROFILES_CHANNEL, event.encode_to_vec().into()).await {
+            tracing::warn!(error = %e, "profile change not published");
+        }
     }
 
     async fn own_profile(&self, user_id: i64) -> Result<Profile, ServiceError> {
@@ -161,9 +182,9 @@ impl ProfileRpc for ProfileService {
             .update_names(caller.user_id, &first, &last, now_micros())
             .await?
             .ok_or_else(|| ServiceError::NotFound("profile not found".into()))?;
-        Ok(Response::new(UpdateMyProfileResponse {
-            profile: Some(profile_message(row)),
-        }))
+        let profile = profile_message(row);
+        self.announce(&profile).await;
+        Ok(Response::new(UpdateMyProfileResponse { profile: Some(profile) }))
     }
 
     async fn upload_avatar(
@@ -193,9 +214,9 @@ impl ProfileRpc for ProfileService {
             .replace_avatar(caller.user_id, &avatar_id, avatar::CONTENT_TYPE, &image, now_micros())
             .await?
             .ok_or_else(|| ServiceError::NotFound("profile not found".into()))?;
-        Ok(Response::new(UploadAvatarResponse {
-            profile: Some(profile_message(row)),
-        }))
+        let profile = profile_message(row);
+        self.announce(&profile).await;
+        Ok(Response::new(UploadAvatarResponse { profile: Some(profile) }))
     }
 
     async fn get_avatar(&self, request: Request<GetAvatarRequest>) -> Result<Response<GetAvatarResponse>, Status> {

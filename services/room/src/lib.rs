@@ -167,10 +167,9 @@ impl RoomService {
             })),
         };
         let payload = bytes::Bytes::from(event.encode_to_vec());
-        let mut channels = vec![room_channel(room_id)];
-        if matches!(kind, Kind::Created | Kind::Deleted) {
-            channels.push(ROOMS_CHANNEL.to_owned());
-        }
+        // The room's own channel for those in it; the global one for room
+        // lists and for services that cache memberships.
+        let channels = [room_channel(room_id), ROOMS_CHANNEL.to_owned()];
         for channel in channels {
             if let Err(e) = self.bus.publish(&channel, payload.clone()).await {
                 tracing::warn!(error = %e, %channel, "room event not published");

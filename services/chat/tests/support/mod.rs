@@ -96,6 +96,7 @@ async fn create_pg_database() -> (String, String) {
 /// Settings for a test app whose services all listen on `grpc_addr`.
 pub fn test_settings(data_dir: PathBuf, database_url: Option<&str>, grpc_addr: &str) -> Settings {
     let peer = format!("http://{grpc_addr}");
+    let secret = secrecy::SecretString::from("test-internal-secret-0123456789".to_owned());
     let url = |service: &str| match database_url {
         Some(url) => DatabaseUrl::new(url).unwrap(),
         None => DatabaseUrl::sqlite_file(&data_dir, &format!("{service}.db")),
@@ -112,6 +113,7 @@ pub fn test_settings(data_dir: PathBuf, database_url: Option<&str>, grpc_addr: &
             refresh_token_ttl: Duration::from_secs(3600),
             profile_url: peer.clone(),
             hash_concurrency: 2,
+            internal_secret: secret.clone(),
         },
         profile: chat_profile::Config {
             database_url: url("profile"),
@@ -126,7 +128,16 @@ pub fn test_settings(data_dir: PathBuf, database_url: Option<&str>, grpc_addr: &
             issuer: "chat-auth".into(),
             audience: "chat".into(),
         },
-        messaging: Default::default(),
+        messaging: chat_messaging::Config {
+            database_url: url("messaging"),
+            auth_url: peer.clone(),
+            room_url: peer.clone(),
+            profile_url: peer.clone(),
+            issuer: "chat-auth".into(),
+            audience: "chat".into(),
+            internal_secret: secret.clone(),
+            presence_ttl: Duration::from_secs(3),
+        },
         gateway: chat_gateway::Config {
             auth_url: peer.clone(),
             profile_url: peer.clone(),
@@ -308,6 +319,7 @@ impl TestApp {
             "auth" => &self.settings.auth.database_url,
             "profile" => &self.settings.profile.database_url,
             "room" => &self.settings.room.database_url,
+            "messaging" => &self.settings.messaging.database_url,
             other => panic!("no database for {other}"),
         };
         let schema = service.to_owned();
