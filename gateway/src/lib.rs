@@ -7,6 +7,7 @@
 
 pub mod error;
 pub mod extract;
+pub mod realtime;
 pub mod routes;
 
 use std::future::Future;
@@ -22,6 +23,10 @@ use chat_proto::auth::v1::auth_service_client::AuthServiceClient;
 use chat_proto::messaging::v1::messaging_service_client::MessagingServiceClient;
 use chat_proto::profile::v1::profile_service_client::ProfileServiceClient;
 use chat_proto::room::v1::room_service_client::RoomServiceClient;
+use chat_common::bus::{EventBus, SharedSubscriber};
+use chat_common::internal::ServiceTokens;
+use chat_common::token::TokenVerifier;
+use secrecy::SecretString;
 use tokio::net::TcpListener;
 use tonic::transport::Channel;
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -39,11 +44,26 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Where the built frontend lives.
     pub frontend_dir: PathBuf,
+    pub issuer: String,
+    pub audience: String,
+    /// Traded with the auth service for the gateway's service token.
+    pub internal_secret: SecretString,
+    /// How long a connection stays online without a refresh.
+    pub presence_ttl: Duration,
 }
 
 impl Config {
-    pub fn from_env(default_peer: &str) -> Result<Self, ConfigError> {
+    pub fn from_env(data_dir: &std::path::Path, default_peer: &str) -> Result<Self, ConfigError> {
+        let internal_secret = chat_common::internal::load_secret(data_dir).map_err(|e| ConfigError {
+            name: "INTERNAL_SECRET".into(),
+            shown: "(hidden)".into(),
+            reason: e.to_string(),
+        })?;
         Ok(Self {
+            issuer: config::optional("JWT_ISSUER").unwrap_or_else(|| "chat-auth".into()),
+            audience: config::optional("JWT_AUDIENCE").unwrap_or_else(|| "chat".into()),
+            internal_secret,
+            presence_ttl: config::seconds_or("PRESENCE_TTL_SECS", 30)?,
             auth_url: config::endpoint_or("AUTH_SERVICE_URL", default_peer)?,
             profile_url: config::endpoint_or("PROFILE_SERVICE_URL", default_peer)?,
             room_url: config::endpoint_or("ROOM_SERVICE_URL", default_peer)?,
@@ -63,29 +83,54 @@ fn default_frontend_dir() -> PathBuf {
     }
 }
 
-/// Everything a request handler needs: one gRPC client per service.
+/// One gRPC client per service.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppClients {
     pub auth: AuthServiceClient<Channel>,
     pub profile: ProfileServiceClient<Channel>,
     pub room: RoomServiceClient<Channel>,
     pub messaging: MessagingServiceClient<Channel>,
+}
+
+/// Everything a request handler needs.
+#[derive(Clone)]
+pub struct AppState {
+    pub clients: AppClients,
     pub channels: Vec<(&'static str, &'static str, Channel)>,
     pub config: Config,
+    pub realtime: realtime::Realtime,
+    pub io: socketioxide::SocketIo,
+    socket_layer: socketioxide::layer::SocketIoLayer,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = AppClients;
+    fn deref(&self) -> &AppClients {
+        &self.clients
+    }
 }
 
 impl AppState {
-    pub fn new(config: Config) -> anyhow::Result<Self> {
+    /// Connects (lazily) to the services and starts the Socket.IO fan-out on `bus`.
+    pub async fn new(config: Config, bus: &EventBus) -> anyhow::Result<Self> {
         let channel = |url: &str| chat_common::grpc::channel(url);
         let auth = channel(&config.auth_url)?;
         let profile = channel(&config.profile_url)?;
         let room = channel(&config.room_url)?;
         let messaging = channel(&config.messaging_url)?;
-        Ok(Self {
+        let clients = AppClients {
             auth: AuthServiceClient::new(auth.clone()),
             profile: ProfileServiceClient::new(profile.clone()),
             room: RoomServiceClient::new(room.clone()),
             messaging: MessagingServiceClient::new(messaging.clone()),
+        };
+        let verifier = TokenVerifier::from_auth_service(&config.issuer, &config.audience, auth.clone());
+        let tokens = ServiceTokens::new("gateway", config.internal_secret.clone(), auth.clone());
+        let shared = SharedSubscriber::new(bus.subscriber());
+        let (socket_layer, io, realtime) =
+            realtime::start(clients.clone(), verifier, tokens, shared, config.presence_ttl).await;
+        Ok(Self {
+            clients,
             channels: vec![
                 ("auth", "chat.auth.v1.AuthService", auth),
                 ("profile", "chat.profile.v1.ProfileService", profile),
@@ -93,6 +138,9 @@ impl AppState {
                 ("messaging", "chat.messaging.v1.MessagingService", messaging),
             ],
             config,
+            realtime,
+            io,
+            socket_layer,
         })
     }
 }
@@ -108,8 +156,10 @@ pub fn app(state: AppState) -> Router {
         // The avatar route sets its own, larger limit, which wins over this one.
         .merge(routes::profile::router())
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes));
+    let socket_layer = state.socket_layer.clone();
     Router::new()
         .merge(api)
+        .layer(socket_layer)
         .fallback_service(frontend.fallback(axum::routing::any(not_found).with_state(())))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,

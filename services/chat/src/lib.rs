@@ -51,7 +51,7 @@ impl Settings {
             profile: chat_profile::Config::from_env(data_dir.clone(), default_peer)?,
             room: chat_room::Config::from_env(data_dir.clone(), default_peer)?,
             messaging: chat_messaging::Config::from_env(data_dir.clone(), default_peer)?,
-            gateway: chat_gateway::Config::from_env(default_peer)?,
+            gateway: chat_gateway::Config::from_env(&data_dir, default_peer)?,
             redis_url: redis_url()?,
             redis_prefix: config::optional("REDIS_CHANNEL_PREFIX").unwrap_or_else(|| "chat:".into()),
         })
@@ -142,7 +142,7 @@ pub async fn run(
     }
     if matches!(role, Role::All | Role::Gateway) {
         let listener = listeners.http.context("this role needs an HTTP listener")?;
-        let state = chat_gateway::AppState::new(settings.gateway.clone())?;
+        let state = chat_gateway::AppState::new(settings.gateway.clone(), &bus).await?;
         tracing::info!(addr = %listener.local_addr()?, "gateway listening on http://{}", listener.local_addr()?);
         let stop = stop.clone();
         tasks.spawn(async move { chat_gateway::serve(listener, state, stop.cancelled_owned()).await });

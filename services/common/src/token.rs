@@ -37,6 +37,8 @@ pub struct Claims {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AuthUser {
     pub user_id: i64,
+    /// When the token expires, in seconds since the Unix epoch.
+    pub expires_at: i64,
 }
 
 enum KeySource {
@@ -120,7 +122,10 @@ impl TokenVerifier {
             .ok()
             .filter(|id| *id > 0)
             .ok_or_else(|| ServiceError::Unauthenticated("invalid token subject".into()))?;
-        Ok(AuthUser { user_id })
+        Ok(AuthUser {
+            user_id,
+            expires_at: claims.exp,
+        })
     }
 
     /// Verifies a service-to-service token and returns the calling service's name.

@@ -1,0 +1,313 @@
+//! One process's fan-out: bus events to local sockets, in seq order,
+//! exactly once.
+//!
+//! For each room with local sockets the gateway subscribes the room's bus
+//! channel once and remembers the last seq it emitted. A message whose seq
+//! jumps ahead triggers a catch-up from the messaging service first; one at
+//! or below the mark is a duplicate and is dropped. After a bus reconnect,
+//! and every few seconds regardless, each room is checked against the
+//! database, so a lost publish is repaired without waiting for the next one.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chat_common::bus::{BusEvent, PRESENCE_CHANNEL, PROFILES_CHANNEL, ROOMS_CHANNEL, SharedSubscriber, room_channel};
+use chat_common::internal::ServiceTokens;
+use chat_proto::messaging::v1::messaging_service_client::MessagingServiceClient;
+use chat_proto::messaging::v1::room_event::Kind;
+use chat_proto::messaging::v1::stream_events_response::Event;
+use chat_proto::messaging::v1::{ListMessagesRequest, Message, StreamEventsResponse};
+use prost::Message as _;
+use serde_json::json;
+use socketioxide::SocketIo;
+use tokio::sync::{Mutex, broadcast};
+use tonic::transport::Channel;
+
+use super::wire;
+
+/// The Socket.IO room of a chat room's local sockets.
+pub fn io_room(room_id: i64) -> String {
+    format!("room:{room_id}")
+}
+
+/// The Socket.IO room of one user's local sockets.
+pub fn user_room(user_id: i64) -> String {
+    format!("user:{user_id}")
+}
+
+/// What the gateway has emitted for one chat room.
+#[derive(Debug, Default)]
+pub struct FeedState {
+    /// The highest seq emitted to the room's sockets.
+    pub last_seq: i64,
+}
+
+struct Feed {
+    local: usize,
+    state: Arc<Mutex<FeedState>>,
+}
+
+#[derive(Clone)]
+pub struct Fanout {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    io: SocketIo,
+    shared: SharedSubscriber,
+    messaging: MessagingServiceClient<Channel>,
+    tokens: ServiceTokens,
+    feeds: Mutex<HashMap<i64, Feed>>,
+}
+
+/// How often every followed room is checked against the database.
+const RECONCILE_EVERY: Duration = Duration::from_secs(5);
+
+impl Fanout {
+    pub async fn start(io: SocketIo, shared: SharedSubscriber, messaging: MessagingServiceClient<Channel>, tokens: ServiceTokens) -> Self {
+        let fanout = Self {
+            inner: Arc::new(Inner {
+                io,
+                shared,
+                messaging,
+                tokens,
+                feeds: Mutex::new(HashMap::new()),
+            }),
+        };
+        let events = fanout.inner.shared.events();
+        for channel in [PRESENCE_CHANNEL, ROOMS_CHANNEL, PROFILES_CHANNEL] {
+            fanout.inner.shared.acquire(channel).await;
+        }
+        tokio::spawn(fanout.clone().dispatch(events));
+        let this = fanout.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(RECONCILE_EVERY);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                this.reconcile_all().await;
+            }
+        });
+        fanout
+    }
+
+    /// How many chat rooms this process follows.
+    pub async fn rooms_followed(&self) -> usize {
+        self.inner.feeds.lock().await.len()
+    }
+
+    /// Starts (or shares) the feed of `room_id` for one more local socket.
+    /// The returned state's `last_seq` is the watermark below which the
+    /// socket must be given history and above which the feed delivers.
+    pub async fn attach(&self, room_id: i64) -> Result<Arc<Mutex<FeedState>>, wire::EventError> {
+        let mut feeds = self.inner.feeds.lock().await;
+        if let Some(feed) = feeds.get_mut(&room_id) {
+            feed.local += 1;
+            return Ok(feed.state.clone());
+        }
+        // Subscribe first, then read the newest seq: nothing published after
+        // the read can be missed, and anything before it is history.
+        self.inner.shared.acquire(&room_channel(room_id)).await;
+        let state = Arc::new(Mutex::new(FeedState::default()));
+        let mut baseline = state.clone().lock_owned().await;
+        feeds.insert(
+            room_id,
+            Feed {
+                local: 1,
+                state: state.clone(),
+            },
+        );
+        drop(feeds);
+        match self.latest_seq(room_id).await {
+            Ok(seq) => {
+                baseline.last_seq = seq;
+                Ok(state)
+            }
+            Err(e) => {
+                drop(baseline);
+                self.detach(room_id).await;
+                Err(e)
+            }
+        }
+    }
+
+    /// One local socket stopped following `room_id`.
+    pub async fn detach(&self, room_id: i64) {
+        let mut feeds = self.inner.feeds.lock().await;
+        let Some(feed) = feeds.get_mut(&room_id) else {
+            return;
+        };
+        feed.local = feed.local.saturating_sub(1);
+        if feed.local == 0 {
+            feeds.remove(&room_id);
+            self.inner.shared.release(&room_channel(room_id)).await;
+        }
+    }
+
+    async fn latest_seq(&self, room_id: i64) -> Result<i64, wire::EventError> {
+        let request = self
+            .inner
+            .tokens
+            .request(ListMessagesRequest {
+                room_id,
+                page_size: 1,
+                ..Default::default()
+            })
+            .await?;
+        let page = self.inner.messaging.clone().list_messages(request).await?.into_inner();
+        Ok(page.messages.last().map_or(0, |m| m.seq))
+    }
+
+    async fn dispatch(self, mut events: broadcast::Receiver<BusEvent>) {
+        loop {
+            match events.recv().await {
+                Ok(BusEvent::Message { channel, payload }) => {
+                    if let Ok(event) = StreamEventsResponse::decode(payload) {
+                        self.handle(&channel, event).await;
+                    }
+                }
+                Ok(BusEvent::Resync) => self.reconcile_all().await,
+                Err(broadcast::error::RecvError::Lagged(n)) => {
+                    tracing::warn!(missed = n, "fan-out lagged; catching up from the database");
+                    self.reconcile_all().await;
+                }
+                Err(broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    }
+
+    async fn handle(&self, channel: &str, event: StreamEventsResponse) {
+        let io = &self.inner.io;
+        match event.event {
+            Some(Event::Message(message)) if channel == room_channel(message.room_id) => self.deliver(message).await,
+            Some(Event::Typing(typing)) if channel == room_channel(typing.room_id) => {
+                let user = typing.user.unwrap_or_default();
+                let payload = json!({
+                    "room_id": typing.room_id,
+                    "user": {"id": user.id, "first_name": user.first_name, "last_name": user.last_name},
+                    "is_typing": typing.is_typing,
+                });
+                let _ = io
+                    .to(io_room(typing.room_id))
+                    .except(user_room(user.id))
+                    .emit("user_typing", &payload)
+                    .await;
+            }
+            Some(Event::Presence(presence)) if channel == PRESENCE_CHANNEL => {
+                let status = if presence.online { "online" } else { "offline" };
+                let _ = io
+                    .emit("user_status_changed", &json!({"user_id": presence.user_id, "status": status}))
+                    .await;
+            }
+            Some(Event::Room(room)) if channel == ROOMS_CHANNEL => match room.kind() {
+                Kind::Created => {
+                    let _ = io
+                        .emit("room_created", &json!({"room_id": room.room_id, "name": room.room_name}))
+                        .await;
+                }
+                Kind::Deleted => {
+                    let _ = io.emit("room_deleted", &json!({"room_id": room.room_id})).await;
+                    let _ = io.to(io_room(room.room_id)).leave(io_room(room.room_id)).await;
+                }
+                _ => {}
+            },
+            Some(Event::Profile(profile)) if channel == PROFILES_CHANNEL => {
+                let payload = json!({
+                    "user_id": profile.user_id,
+                    "first_name": profile.first_name,
+                    "last_name": profile.last_name,
+                    "avatar_url": Some(profile.avatar_url).filter(|u| !u.is_empty()),
+                });
+                let _ = io.emit("user_updated", &payload).await;
+            }
+            _ => {}
+        }
+    }
+
+    pub async fn feed(&self, room_id: i64) -> Option<Arc<Mutex<FeedState>>> {
+        self.inner.feeds.lock().await.get(&room_id).map(|f| f.state.clone())
+    }
+
+    async fn deliver(&self, message: Message) {
+        let Some(state) = self.feed(message.room_id).await else {
+            return;
+        };
+        let mut state = state.lock().await;
+        if message.seq <= state.last_seq {
+            return;
+        }
+        if message.seq > state.last_seq + 1 {
+            self.catch_up(message.room_id, &mut state, message.seq).await;
+            if message.seq != state.last_seq + 1 {
+                // Couldn't fill the gap now; the next reconcile will, in order.
+                return;
+            }
+        }
+        self.emit(&message).await;
+        state.last_seq = message.seq;
+    }
+
+    async fn emit(&self, message: &Message) {
+        let _ = self
+            .inner
+            .io
+            .to(io_room(message.room_id))
+            .emit("new_message", &wire::message(message))
+            .await;
+    }
+
+    /// Emits every stored message after the mark and before `until` (0: no bound).
+    async fn catch_up(&self, room_id: i64, state: &mut FeedState, until: i64) {
+        loop {
+            let request = match self
+                .inner
+                .tokens
+                .request(ListMessagesRequest {
+                    room_id,
+                    page_size: 100,
+                    after_seq: state.last_seq,
+                    before_seq: until,
+                })
+                .await
+            {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::warn!(room_id, error = %e, "catch-up postponed");
+                    return;
+                }
+            };
+            let page = match self.inner.messaging.clone().list_messages(request).await {
+                Ok(p) => p.into_inner(),
+                Err(status) => {
+                    tracing::warn!(room_id, code = ?status.code(), "catch-up postponed");
+                    return;
+                }
+            };
+            for message in &page.messages {
+                if message.seq > state.last_seq {
+                    self.emit(message).await;
+                    state.last_seq = message.seq;
+                }
+            }
+            if !page.has_more || page.messages.is_empty() {
+                return;
+            }
+        }
+    }
+
+    async fn reconcile_all(&self) {
+        let rooms: Vec<(i64, Arc<Mutex<FeedState>>)> = self
+            .inner
+            .feeds
+            .lock()
+            .await
+            .iter()
+            .map(|(id, f)| (*id, f.state.clone()))
+            .collect();
+        for (room_id, state) in rooms {
+            let mut state = state.lock().await;
+            self.catch_up(room_id, &mut state, 0).await;
+        }
+    }
+}
