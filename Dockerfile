@@ -35,7 +35,8 @@ RUN --mount=type=cache,target=/root/.npm \
       && npm run build \
       && mkdir -p /out && cp -a dist/. /out/; \
     else \
-      mkdir -p /out && cp -a . /out/ && rm -f /out/package.json /out/package-lock.json; \
+      mkdir -p /out && cp -a . /out/ \
+      && rm -rf /out/package.json /out/package-lock.json /out/.gitignore /out/scripts; \
     fi
 
 # ---- the runtime image ------------------------------------------------------
