@@ -225,9 +225,11 @@ function otherRoomItem(room) {
     'li',
     { class: 'room-item room-item-other', dataset: { roomId: String(room.id) } },
     h('span', { class: 'room-label' },
-      h('span', { class: 'room-hash', attrs: { 'aria-hidden': 'true' }, text: '#' }),
-      h('span', { class: 'room-name', text: room.name }),
-      h('span', { class: 'muted small room-count', text: ` · ${room.member_count} ${room.member_count === 1 ? 'member' : 'members'}` }),
+      h('span', { class: 'room-line' },
+        h('span', { class: 'room-hash', attrs: { 'aria-hidden': 'true' }, text: '#' }),
+        h('span', { class: 'room-name', text: room.name }),
+      ),
+      h('span', { class: 'muted small room-count', text: `${room.member_count} ${room.member_count === 1 ? 'member' : 'members'}` }),
     ),
     join,
   );
@@ -332,7 +334,7 @@ el.leave.addEventListener('click', async () => {
   el.leave.disabled = true;
   try {
     await post(`/chat/rooms/${id}/leave`);
-    if (socket.connected) socket.emit('leave_room', { room_id: id });
+    if (socket.connected) emitInOrder('leave_room', { room_id: id });
     const c = conv(id);
     c.feed = false;
     room.is_member = false;
@@ -580,7 +582,7 @@ function loadOlder() {
   const roomId = current;
   const before = firstSeq(c);
   renderMessages();
-  socket.timeout(10_000).emit('get_messages', { room_id: roomId, before, limit: 50 }, (err, ack) => {
+  emitInOrder('get_messages', { room_id: roomId, before, limit: 50 }, 10_000, (err, ack) => {
     const cc = convs.get(roomId);
     if (!cc) return;
     if (err || !ack?.ok) {
@@ -649,11 +651,14 @@ function emitSend(local) {
   local.queued = false;
   local.inFlight = true;
   const payload = { room_id: local.room_id, content: local.content, client_msg_id: local.client_msg_id };
-  socket.timeout(10_000).emit('send_message', payload, (err, ack) => {
+  emitInOrder('send_message', payload, 10_000, (err, ack) => {
     local.inFlight = false;
     const c = convs.get(local.room_id);
     if (!c || !c.pending.has(local.client_msg_id)) return; // confirmed by new_message already
-    if (!err && ack?.ok && ack.message) {
+    if (err && !socket.connected) {
+      // The connection dropped first: send again (same client_msg_id) once back.
+      local.queued = true;
+    } else if (!err && ack?.ok && ack.message) {
       mergeMessages(local.room_id, [ack.message], { live: true });
       c.pending.delete(local.client_msg_id);
     } else if (!err && ack?.error?.code === 'token_expired') {
@@ -720,7 +725,7 @@ el.input.addEventListener('input', () => {
   }
   const now = Date.now();
   if (!typingSent || now - typingSentAt > 3000) {
-    if (socket.connected) socket.emit('typing', { room_id: current, is_typing: true });
+    if (socket.connected) emitInOrder('typing', { room_id: current, is_typing: true });
     typingSent = true;
     typingSentAt = now;
     typingRoom = current;
@@ -732,7 +737,7 @@ el.input.addEventListener('blur', () => stopTyping());
 
 function stopTyping() {
   clearTimeout(typingStopTimer);
-  if (typingSent && typingRoom && socket.connected) socket.emit('typing', { room_id: typingRoom, is_typing: false });
+  if (typingSent && typingRoom && socket.connected) emitInOrder('typing', { room_id: typingRoom, is_typing: false });
   typingSent = false;
 }
 
@@ -829,14 +834,17 @@ function renderMembers() {
     ...list.map((m) => {
       const status = statusOf(m);
       const u = { ...m, ...(profiles.get(m.id) || {}) };
+      const notes = [status];
+      if (m.id === me.id) notes.push('you');
+      if (m.id === rooms.get(current)?.created_by?.id) notes.push('creator');
       return h(
         'li',
         { class: `member is-${status}`, dataset: { userId: String(m.id), status } },
         h('span', { class: 'member-avatar' }, avatarEl(u, 'sm'), h('span', { class: `presence-dot presence-${status}`, attrs: { 'aria-hidden': 'true' } })),
-        h('span', { class: 'member-name', text: fullName(u), dataset: { nameUser: String(m.id) } }),
-        m.id === me.id ? h('span', { class: 'muted small', text: ' (you)' }) : null,
-        h('span', { class: 'visually-hidden', text: `, ${status}` }),
-        m.id === rooms.get(current)?.created_by?.id ? h('span', { class: 'tag', text: 'creator' }) : null,
+        h('span', { class: 'member-text' },
+          h('span', { class: 'member-name', text: fullName(u), dataset: { nameUser: String(m.id) } }),
+          h('span', { class: 'member-sub', text: notes.join(' · ') }),
+        ),
       );
     }),
   );
@@ -884,6 +892,36 @@ window.chatSocket = socket;
 
 let authFailures = 0;
 
+// The gateway may handle one socket's events concurrently, so two sends in
+// quick succession could be stored out of order, and a `typing` could land
+// after the `send_message` that should have cleared it. Events therefore go
+// out one at a time, each after the previous one's ack (or its timeout).
+const outbox = [];
+let outboxBusy = false;
+function emitInOrder(event, payload, timeout = 10_000, cb = () => {}) {
+  outbox.push({ event, payload, timeout, cb });
+  pumpOutbox();
+}
+function pumpOutbox() {
+  if (outboxBusy) return;
+  const item = outbox.shift();
+  if (!item) return;
+  if (!socket.connected) {
+    item.cb(new Error('disconnected'));
+    pumpOutbox();
+    return;
+  }
+  outboxBusy = true;
+  socket.timeout(item.timeout).emit(item.event, item.payload, (err, ack) => {
+    outboxBusy = false;
+    try {
+      item.cb(err, ack);
+    } finally {
+      pumpOutbox();
+    }
+  });
+}
+
 /** Joins a room's live feed; after a drop, asks only for what was missed. */
 function feedRoom(roomId) {
   const c = conv(roomId);
@@ -892,7 +930,7 @@ function feedRoom(roomId) {
   const payload = { room_id: roomId };
   const seq = lastSeq(c);
   if (c.loaded && seq) payload.since = seq;
-  socket.timeout(15_000).emit('join_room', payload, (err, ack) => {
+  emitInOrder('join_room', payload, 15_000, (err, ack) => {
     if (err) return; // a reconnect will try again
     if (ack && ack.ok === false) {
       const code = ack.error?.code;

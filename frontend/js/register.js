@@ -17,14 +17,12 @@ const checks = [
 ];
 
 // Strength as you type.
-const meter = document.getElementById('strength-meter');
 const label = document.getElementById('strength-label');
 const strengthBox = document.getElementById('password-strength');
 form.password.addEventListener('input', () => {
   const { score, label: word } = rules.strength(form.password.value);
-  meter.value = score;
   label.textContent = word ? `Strength: ${word}` : '';
-  strengthBox.dataset.score = String(score);
+  strengthBox.dataset.score = String(form.password.value ? Math.max(1, score) : 0);
   // Say what is still missing while typing, without waiting for blur.
   const missing = rules.password(form.password.value);
   const slot = form.querySelector('[data-error-for="password"]');

@@ -37,9 +37,10 @@ export function strength(raw) {
   if (n >= 16) score++;
   if (classes >= 3) score++;
   if (classes === 4) score++;
-  if (/^(.)\1+$/.test(raw) || /password|qwerty|123456|letmein/i.test(raw)) score = Math.min(score, 1);
   if (password(raw)) score = Math.min(score, 1);
   else score = Math.max(score, 2);
+  // Accepted by the server, but easy to guess.
+  if (/^(.)\1+$/.test(raw) || /passw(o|0)rd|qwerty|123456|letmein/i.test(raw)) score = Math.min(score, 1);
   score = Math.min(score, 4);
   return { score, label: ['Too weak', 'Weak', 'Fair', 'Good', 'Strong'][score] };
 }

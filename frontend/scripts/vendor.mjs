@@ -15,6 +15,7 @@ if (!existsSync(src)) {
 }
 const { version } = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8'));
 mkdirSync(join(root, 'vendor'), { recursive: true });
-const dest = join(root, 'vendor', 'socket.io.esm.min.js');
-copyFileSync(src, dest);
+copyFileSync(src, join(root, 'vendor', 'socket.io.esm.min.js'));
+// The source map only helps the browser's developer tools.
+if (existsSync(`${src}.map`)) copyFileSync(`${src}.map`, join(root, 'vendor', 'socket.io.esm.min.js.map'));
 console.log(`vendored socket.io-client ${version} -> vendor/socket.io.esm.min.js`);

@@ -1,0 +1,353 @@
+// End-to-end: the real binary, two browser contexts (Ana and Ben) in headless
+// Chromium, through the nine scenarios of issue 5, then screenshots.
+//
+//   cd frontend && npm test          (CHAT_BIN=... to pick the binary)
+//   E2E_BASE_URL=http://127.0.0.1:8080 npm test   (against a running server)
+
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { FRONTEND_DIR, REPO_DIR, launchBrowser, makePng, sleep, startServer, until } from './support.mjs';
+
+const RUN = Date.now().toString(36);
+const PASSWORD = 'Sup3rSecret!';
+const ANA = { first: 'Ana', last: 'Lima', email: `ana-${RUN}@example.com` };
+const BEN = { first: 'Ben', last: 'Ng', email: `ben-${RUN}@example.com` };
+const ROOM = `general-${RUN}`;
+const XSS = '<img src=x onerror=alert(1)>';
+const SCREENSHOT_DIR = join(REPO_DIR, 'docs', 'screenshots');
+const RESULTS_DIR = join(FRONTEND_DIR, 'test-results');
+
+let server;
+let browser;
+let ctxA;
+let ctxB;
+let pageA;
+let pageB;
+let room; // {id, name}
+const dialogs = [];
+const pageErrors = [];
+const cspViolations = [];
+
+function watch(page, who) {
+  page.on('dialog', async (d) => {
+    dialogs.push(`${who}: ${d.type()} ${d.message()}`);
+    await d.dismiss().catch(() => {});
+  });
+  page.on('pageerror', (e) => pageErrors.push(`${who}: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && /Content Security Policy/i.test(m.text())) cspViolations.push(`${who}: ${m.text()}`);
+    if (process.env.E2E_DEBUG) console.log(`[${who}] ${m.type()}: ${m.text()}`);
+  });
+  return page;
+}
+
+async function newPage(ctx, who) {
+  return watch(await ctx.newPage(), who);
+}
+
+/** Runs a scenario; on failure saves both pages' screenshots for a look. */
+function scenario(name, fn, timeout = 60_000) {
+  test(name, { timeout }, async () => {
+    try {
+      await fn();
+    } catch (e) {
+      mkdirSync(RESULTS_DIR, { recursive: true });
+      const slug = name.replace(/[^a-z0-9]+/gi, '-').slice(0, 60);
+      for (const [who, page] of [['ana', pageA], ['ben', pageB]]) {
+        if (page && !page.isClosed()) await page.screenshot({ path: join(RESULTS_DIR, `${slug}-${who}.png`) }).catch(() => {});
+      }
+      throw e;
+    }
+  });
+}
+
+async function register(page, user) {
+  await page.goto(`${server.baseUrl}/register.html`);
+  await page.getByLabel('First name').fill(user.first);
+  await page.getByLabel('Last name').fill(user.last);
+  await page.getByLabel('Email').fill(user.email);
+  await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await page.waitForURL('**/chat.html**', { timeout: 20_000 });
+}
+
+const session = (page) => page.evaluate(() => JSON.parse(localStorage.getItem('chat.session')));
+const userId = async (page) => (await session(page)).user.id;
+
+/** The texts of the messages shown, in order. */
+const texts = (page) => page.locator('#message-list .msg-text').allTextContents();
+const typingLine = (page) => page.locator('#typing').textContent();
+const memberStatus = (page, id) => page.locator(`#members li[data-user-id="${id}"]`).getAttribute('data-status', { timeout: 1000 });
+const socketUp = (page) => page.evaluate(() => !!window.chatSocket?.connected);
+
+async function openRoom(page, name) {
+  await page.locator('#my-rooms a', { hasText: name }).click();
+  await until(() => page.locator('#room-title').textContent(), (t) => t.includes(name), { what: `room ${name} open` });
+}
+
+async function send(page, text) {
+  await page.locator('#message-input').fill(text);
+  await page.locator('#message-input').press('Enter');
+}
+
+/** Waits until `text` shows as a confirmed (acked) message on `page`. */
+async function confirmed(page, text, what = text) {
+  await until(
+    () => page.locator('#message-list .msg[data-state="sent"] .msg-text').allTextContents(),
+    (list) => list.includes(text),
+    { timeout: 15_000, what: `"${what}" confirmed` },
+  );
+}
+
+async function shows(page, text, what = text) {
+  await until(() => texts(page), (list) => list.includes(text), { timeout: 15_000, what: `"${what}" shown` });
+}
+
+describe('chat in the browser', { concurrency: false }, () => {
+  before(async () => {
+    server = await startServer();
+    browser = await launchBrowser();
+    ctxA = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    ctxB = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    pageA = await newPage(ctxA, 'ana');
+    pageB = await newPage(ctxB, 'ben');
+  });
+
+  after(async () => {
+    await browser?.close().catch(() => {});
+    if (server && process.env.E2E_DEBUG) console.log(server.logTail(80));
+    await server?.stop();
+  });
+
+  scenario('1. register two users and create a room', async () => {
+    // The landing page sends visitors on to register and log in.
+    await pageA.goto(`${server.baseUrl}/`);
+    assert.equal(await pageA.getByRole('link', { name: 'Create an account' }).count(), 1);
+
+    // Inline validation before anything is sent.
+    await pageA.goto(`${server.baseUrl}/register.html`);
+    await pageA.getByLabel('Email').fill('not-an-email');
+    await pageA.getByLabel('Password', { exact: true }).fill('short');
+    await pageA.getByRole('button', { name: 'Create account' }).click();
+    await until(() => pageA.locator('[data-error-for="email"]').textContent(), (t) => /valid email/i.test(t), { what: 'email error' });
+    assert.match(await pageA.locator('[data-error-for="password"]').textContent(), /at least 8/);
+    assert.equal(pageA.url().endsWith('/register.html'), true);
+
+    await register(pageA, ANA);
+    await register(pageB, BEN);
+
+    // The server's error lands next to its field: the email is taken.
+    const probe = await newPage(await browser.newContext(), 'probe');
+    await probe.goto(`${server.baseUrl}/register.html`);
+    await probe.getByLabel('First name').fill('Ana');
+    await probe.getByLabel('Last name').fill('Again');
+    await probe.getByLabel('Email').fill(ANA.email);
+    await probe.getByLabel('Password', { exact: true }).fill(PASSWORD);
+    await probe.getByRole('button', { name: 'Create account' }).click();
+    await until(() => probe.locator('[data-error-for="email"]').textContent(), (t) => /already exists/i.test(t), { what: 'duplicate email error' });
+    await probe.context().close();
+
+    await pageA.getByLabel('New room').fill(ROOM);
+    await pageA.getByRole('button', { name: 'Create', exact: true }).click();
+    await until(() => pageA.locator('#room-title').textContent(), (t) => t.includes(ROOM), { what: 'new room opened' });
+    assert.equal(await pageA.locator('#my-rooms li', { hasText: ROOM }).count(), 1);
+    room = { id: Number(await pageA.locator('#my-rooms li', { hasText: ROOM }).getAttribute('data-room-id')), name: ROOM };
+    assert.ok(room.id > 0);
+
+    // A duplicate name is refused next to the field.
+    await pageA.getByLabel('New room').fill(ROOM.toUpperCase());
+    await pageA.getByRole('button', { name: 'Create', exact: true }).click();
+    await until(() => pageA.locator('#room-name-error').textContent(), (t) => /already exists/i.test(t), { what: 'duplicate room error' });
+    await pageA.getByLabel('New room').fill('');
+
+    // Ben sees the room among the others (live, or after a reload).
+    await pageB.reload();
+    await pageB.locator('#other-rooms li', { hasText: ROOM }).waitFor({ timeout: 10_000 });
+  });
+
+  scenario('2. both join and exchange messages', async () => {
+    await pageB.getByRole('button', { name: `Join ${ROOM}` }).click();
+    await until(() => pageB.locator('#room-title').textContent(), (t) => t.includes(ROOM), { what: 'Ben in the room' });
+    assert.equal(await pageB.locator('#my-rooms li', { hasText: ROOM }).count(), 1);
+    await until(() => socketUp(pageA), Boolean, { timeout: 15_000, what: "Ana's socket connected" });
+    await until(() => socketUp(pageB), Boolean, { timeout: 15_000, what: "Ben's socket connected" });
+
+    await send(pageA, 'Hello Ben!');
+    await confirmed(pageA, 'Hello Ben!');
+    await shows(pageB, 'Hello Ben!');
+    await send(pageB, 'Hi Ana, good to see you.');
+    await confirmed(pageB, 'Hi Ana, good to see you.');
+    await shows(pageA, 'Hi Ana, good to see you.');
+    await send(pageA, 'Second line from Ana');
+    await shows(pageB, 'Second line from Ana');
+
+    // Grouped by sender, with names, times and avatars.
+    const groups = await pageB.locator('#message-list .msg-group').evaluateAll((els) =>
+      els.map((g) => ({
+        author: g.querySelector('.msg-author')?.textContent,
+        time: g.querySelector('time.msg-time')?.getAttribute('datetime'),
+        avatar: !!g.querySelector('.avatar'),
+        count: g.querySelectorAll('.msg').length,
+      })),
+    );
+    assert.deepEqual(groups.map((g) => g.author), ['Ana Lima', 'Ben Ng', 'Ana Lima']);
+    assert.ok(groups.every((g) => g.time && g.avatar));
+  });
+
+  scenario('3. each sees the other typing, then not', async () => {
+    await pageA.locator('#message-input').pressSequentially('I am wri', { delay: 40 });
+    await until(() => typingLine(pageB), (t) => t === 'Ana is typing…', { what: 'Ben sees Ana typing' });
+    await pageA.locator('#message-input').fill('');
+    await pageA.locator('#message-input').dispatchEvent('input');
+    await until(() => typingLine(pageB), (t) => t === '', { what: "Ana's typing line cleared" });
+
+    await pageB.locator('#message-input').pressSequentially('Let me think', { delay: 40 });
+    await until(() => typingLine(pageA), (t) => t === 'Ben is typing…', { what: 'Ana sees Ben typing' });
+    // Idle: the line goes away by itself (client stop after 3 s, server after 5 s).
+    await until(() => typingLine(pageA), (t) => t === '', { timeout: 12_000, what: "Ben's typing line cleared" });
+    // Sending clears it at once too.
+    await pageB.locator('#message-input').pressSequentially(' more', { delay: 40 });
+    await until(() => typingLine(pageA), (t) => t === 'Ben is typing…', { what: 'Ana sees Ben typing again' });
+    await pageB.locator('#message-input').press('Enter');
+    await until(() => typingLine(pageA), (t) => t === '', { timeout: 5_000, what: 'typing cleared by the send' });
+  });
+
+  scenario('4. presence dots change when one closes the page', async () => {
+    const ben = await userId(pageB);
+    await until(() => memberStatus(pageA, ben), (s) => s === 'online', { what: 'Ben online for Ana' });
+    await pageB.close();
+    await until(() => memberStatus(pageA, ben), (s) => s === 'offline', { timeout: 20_000, what: 'Ben offline for Ana' });
+    assert.equal(await pageA.locator(`#members li[data-user-id="${ben}"] .presence-dot.presence-offline`).count(), 1);
+    pageB = await newPage(ctxB, 'ben');
+    await pageB.goto(`${server.baseUrl}/chat.html#room=${room.id}`);
+    await until(() => memberStatus(pageA, ben), (s) => s === 'online', { timeout: 20_000, what: 'Ben online again' });
+    assert.equal(await pageA.locator(`#members li[data-user-id="${ben}"] .presence-dot.presence-online`).count(), 1);
+  });
+
+  scenario('5. one reloads and sees the history', async () => {
+    await pageA.reload();
+    await until(() => pageA.locator('#room-title').textContent(), (t) => t.includes(ROOM), { what: 'room reopened after reload' });
+    await until(
+      () => texts(pageA),
+      (list) => ['Hello Ben!', 'Hi Ana, good to see you.', 'Second line from Ana'].every((t) => list.includes(t)),
+      { timeout: 15_000, what: 'history after reload' },
+    );
+    const list = await texts(pageA);
+    assert.ok(list.indexOf('Hello Ben!') < list.indexOf('Hi Ana, good to see you.'), 'history in order');
+  });
+
+  scenario('6. offline while the other sends 5: all 5 exactly once after reconnecting', async () => {
+    await until(() => socketUp(pageB), Boolean, { timeout: 15_000, what: "Ben's socket connected" });
+    await shows(pageB, 'Second line from Ana');
+    await ctxB.setOffline(true);
+    await until(() => pageB.locator('#banner').isVisible(), Boolean, { timeout: 20_000, what: 'offline banner' });
+    assert.equal(await socketUp(pageB), false);
+
+    const batch = [1, 2, 3, 4, 5].map((i) => `While you were away #${i}`);
+    for (const text of batch) await send(pageA, text);
+    for (const text of batch) await confirmed(pageA, text);
+    await sleep(500);
+    assert.equal((await texts(pageB)).filter((t) => batch.includes(t)).length, 0, 'nothing arrives while offline');
+
+    await ctxB.setOffline(false);
+    await until(() => pageB.locator('#banner').isHidden(), Boolean, { timeout: 30_000, what: 'banner gone after reconnect' });
+    await until(() => texts(pageB), (list) => batch.every((t) => list.includes(t)), { timeout: 20_000, what: 'all 5 caught up' });
+    await sleep(1000); // give any duplicate a chance to show up
+    const list = await texts(pageB);
+    for (const text of batch) assert.equal(list.filter((t) => t === text).length, 1, `"${text}" exactly once`);
+    const ids = await pageB.locator('#message-list .msg[data-msg-id]').evaluateAll((els) => els.map((e) => e.dataset.msgId));
+    assert.equal(new Set(ids).size, ids.length, 'no message id twice');
+    // In order, after what came before.
+    const positions = batch.map((t) => list.indexOf(t));
+    assert.deepEqual([...positions].sort((a, b) => a - b), positions);
+    assert.ok(list.indexOf('Second line from Ana') < positions[0]);
+  });
+
+  scenario('7. an uploaded avatar shows next to that user\'s messages for the other', async () => {
+    const ana = await userId(pageA);
+    const profile = await newPage(ctxA, 'ana-profile');
+    await profile.goto(`${server.baseUrl}/profile.html`);
+
+    // Checked before upload: not an image.
+    await profile.getByLabel('Choose an image').setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('hello') });
+    await until(() => profile.locator('#avatar-error').textContent(), (t) => /PNG, JPEG, GIF or WebP/.test(t), { what: 'type error' });
+    assert.equal(await profile.getByRole('button', { name: 'Upload avatar' }).isDisabled(), true);
+
+    await profile.getByLabel('Choose an image').setInputFiles({ name: 'ana.png', mimeType: 'image/png', buffer: makePng(96) });
+    await until(() => profile.locator('#avatar-preview img').getAttribute('src', { timeout: 1000 }), (src) => src?.startsWith('blob:'), { what: 'preview' });
+    await profile.getByRole('button', { name: 'Upload avatar' }).click();
+    await until(() => profile.locator('#notice').textContent(), (t) => /avatar is saved/i.test(t), { timeout: 15_000, what: 'upload done' });
+    const url = (await session(profile)).user.avatar_url;
+    assert.match(url, /^\/avatars\//);
+    await profile.close();
+
+    // Ben, without reloading, sees it beside Ana's messages.
+    await until(
+      () => pageB.locator(`#message-list .msg-group[data-user-id="${ana}"] .avatar img`).evaluateAll((imgs) => imgs.map((i) => i.getAttribute('src'))),
+      (srcs) => srcs.length > 0 && srcs.every((s) => s === url),
+      { timeout: 15_000, what: "Ana's new avatar in Ben's view" },
+    );
+    const loaded = await pageB.locator(`#message-list .msg-group[data-user-id="${ana}"] .avatar img`).first().evaluate((img) => img.complete && img.naturalWidth > 0);
+    assert.ok(loaded, 'the avatar image loads');
+  });
+
+  scenario('8. a message with markup shows as text and runs nothing', async () => {
+    await send(pageA, XSS);
+    await confirmed(pageA, XSS, 'the markup message');
+    await shows(pageB, XSS, 'the markup message');
+    await sleep(1000);
+    assert.deepEqual(dialogs, []);
+    for (const page of [pageA, pageB]) {
+      assert.equal(await page.locator('#message-list img[src="x"]').count(), 0);
+      assert.equal(await page.locator('#message-list .msg-text', { hasText: XSS }).count(), 1);
+    }
+  });
+
+  scenario('9. a non-creator sees no delete button and a forced delete gets 403', async () => {
+    await until(() => pageB.locator('#room-title').textContent(), (t) => t.includes(ROOM), { what: 'Ben in the room' });
+    assert.equal(await pageB.locator('#delete-room').isVisible(), false, 'no delete button for Ben');
+    assert.equal(await pageB.getByRole('button', { name: /delete/i }).count(), 0);
+    assert.equal(await pageA.locator('#delete-room').isVisible(), true, 'the creator has one');
+
+    const status = await pageB.evaluate(async (id) => {
+      const { token } = JSON.parse(localStorage.getItem('chat.session'));
+      const res = await fetch(`/chat/rooms/${id}`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } });
+      return res.status;
+    }, room.id);
+    assert.equal(status, 403);
+    const still = await pageA.evaluate(async (id) => {
+      const { token } = JSON.parse(localStorage.getItem('chat.session'));
+      return (await fetch(`/chat/rooms/${id}`, { headers: { authorization: `Bearer ${token}` } })).status;
+    }, room.id);
+    assert.equal(still, 200);
+  });
+
+  scenario('no script errors and no CSP violations', async () => {
+    assert.deepEqual(pageErrors, []);
+    assert.deepEqual(cspViolations, []);
+    assert.deepEqual(dialogs, []);
+  });
+
+  scenario('screenshots of the chat page at 1280 and 375 px', async () => {
+    mkdirSync(SCREENSHOT_DIR, { recursive: true });
+    const page = pageA;
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await page.locator('#message-input').fill('');
+    await page.locator('#message-input').blur();
+    await sleep(300);
+    writeFileSync(join(SCREENSHOT_DIR, 'chat-desktop.png'), await page.screenshot());
+    await page.setViewportSize({ width: 375, height: 812 });
+    await sleep(400);
+    writeFileSync(join(SCREENSHOT_DIR, 'chat-mobile.png'), await page.screenshot());
+    // The panes collapse behind their buttons at this width.
+    assert.equal(await page.locator('#rooms-pane').isVisible(), false);
+    assert.equal(await page.locator('#toggle-rooms').isVisible(), true);
+    await page.locator('#toggle-rooms').click();
+    await until(() => page.locator('#rooms-pane').isVisible(), Boolean, { what: 'rooms pane opens' });
+    await page.keyboard.press('Escape');
+    await until(() => page.locator('#rooms-pane').isVisible(), (v) => !v, { what: 'rooms pane closes on Escape' });
+    await page.setViewportSize({ width: 1280, height: 800 });
+  });
+});
