@@ -15,6 +15,8 @@ const PASSWORD = 'Sup3rSecret!';
 const ANA = { first: 'Ana', last: 'Lima', email: `ana-${RUN}@example.com` };
 const BEN = { first: 'Ben', last: 'Ng', email: `ben-${RUN}@example.com` };
 const ROOM = `general-${RUN}`;
+const RANDOM = `random-${RUN}`;
+const ARCHIVE = `archive-${RUN}`;
 const XSS = '<img src=x onerror=alert(1)>';
 const SCREENSHOT_DIR = join(REPO_DIR, 'docs', 'screenshots');
 const RESULTS_DIR = join(FRONTEND_DIR, 'test-results');
@@ -324,6 +326,68 @@ describe('chat in the browser', { concurrency: false }, () => {
     assert.equal(still, 200);
   });
 
+  // ---- beyond the nine: the rest of the chat page's promises
+
+  scenario('unread badge on a room not in view', async () => {
+    await pageA.getByLabel('New room').fill(RANDOM);
+    await pageA.getByRole('button', { name: 'Create', exact: true }).click();
+    await until(() => pageA.locator('#room-title').textContent(), (t) => t.includes(RANDOM), { what: 'second room open' });
+    // Ben sees it appear live (room_created) and joins; Ana goes back to the first room.
+    await pageB.getByRole('button', { name: `Join ${RANDOM}` }).click({ timeout: 15_000 });
+    await until(() => pageB.locator('#room-title').textContent(), (t) => t.includes(RANDOM), { what: 'Ben in the second room' });
+    await openRoom(pageA, ROOM);
+    await send(pageB, 'Anyone in random?');
+    await confirmed(pageB, 'Anyone in random?');
+    const badge = pageA.locator('#my-rooms li', { hasText: RANDOM }).locator('.badge');
+    await until(() => badge.textContent({ timeout: 1000 }), (t) => t === '1', { what: 'unread badge 1' });
+    assert.equal(await pageA.locator('#my-rooms li', { hasText: ROOM }).locator('.badge').count(), 0);
+  });
+
+  scenario('older messages load on scroll up', async () => {
+    await pageB.getByLabel('New room').fill(ARCHIVE);
+    await pageB.getByRole('button', { name: 'Create', exact: true }).click();
+    await until(() => pageB.locator('#room-title').textContent(), (t) => t.includes(ARCHIVE), { what: 'archive room open' });
+    await until(() => socketUp(pageB), Boolean, { what: 'socket up' });
+    const roomId = Number(await pageB.locator('#my-rooms li', { hasText: ARCHIVE }).getAttribute('data-room-id'));
+    await pageB.evaluate(async (id) => {
+      for (let i = 1; i <= 70; i++) {
+        await new Promise((resolve, reject) => {
+          window.chatSocket.timeout(5000).emit('send_message', { room_id: id, content: `Archive message ${i}` }, (err, ack) => (err || !ack?.ok ? reject(err || new Error(JSON.stringify(ack))) : resolve()));
+        });
+      }
+    }, roomId);
+    await pageB.reload();
+    await until(() => pageB.locator('#room-title').textContent(), (t) => t.includes(ARCHIVE), { what: 'archive reopened' });
+    const latest = await until(() => texts(pageB), (list) => list.includes('Archive message 70'), { what: 'latest messages' });
+    assert.equal(latest.length, 50, 'the latest 50 first');
+    assert.equal(latest[0], 'Archive message 21');
+    await pageB.locator('#messages').evaluate((el) => { el.scrollTop = 0; });
+    const all = await until(() => texts(pageB), (list) => list.length === 70, { what: 'older page loaded' });
+    assert.deepEqual(all, Array.from({ length: 70 }, (_, i) => `Archive message ${i + 1}`));
+    await until(() => pageB.locator('#history-start').isVisible(), Boolean, { what: 'beginning of the room' });
+    // The view stays where the reader was: message 21 is still on screen, not pushed away.
+    const visible = await pageB.locator('#message-list .msg', { hasText: /^Archive message 21/ }).first().evaluate((el) => {
+      const box = el.getBoundingClientRect();
+      const view = document.getElementById('messages').getBoundingClientRect();
+      return box.top < view.bottom && box.bottom > view.top;
+    });
+    assert.ok(visible, 'scroll position kept after prepending');
+  });
+
+  scenario('a message written offline waits, then is sent exactly once', async () => {
+    await openRoom(pageB, ROOM);
+    await ctxB.setOffline(true);
+    await until(() => pageB.locator('#banner').isVisible(), Boolean, { timeout: 20_000, what: 'offline banner' });
+    await send(pageB, 'Written in a tunnel');
+    await until(() => pageB.locator('#message-list .msg[data-state="pending"] .msg-status').textContent({ timeout: 1000 }), (t) => /waiting for connection/i.test(t), { what: 'pending while offline' });
+    await ctxB.setOffline(false);
+    await confirmed(pageB, 'Written in a tunnel');
+    await shows(pageA, 'Written in a tunnel');
+    await sleep(800);
+    assert.equal((await texts(pageA)).filter((t) => t === 'Written in a tunnel').length, 1);
+    assert.equal((await texts(pageB)).filter((t) => t === 'Written in a tunnel').length, 1);
+  });
+
   scenario('no script errors and no CSP violations', async () => {
     assert.deepEqual(pageErrors, []);
     assert.deepEqual(cspViolations, []);
@@ -349,5 +413,22 @@ describe('chat in the browser', { concurrency: false }, () => {
     await page.keyboard.press('Escape');
     await until(() => page.locator('#rooms-pane').isVisible(), (v) => !v, { what: 'rooms pane closes on Escape' });
     await page.setViewportSize({ width: 1280, height: 800 });
+  });
+
+  scenario('the creator deletes a room after confirming; it disappears for everyone', async () => {
+    await openRoom(pageA, RANDOM);
+    await openRoom(pageB, RANDOM);
+    await pageA.getByRole('button', { name: 'Delete room' }).click();
+    const dialog = pageA.getByRole('dialog', { name: 'Delete room?' });
+    await dialog.waitFor();
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await sleep(300);
+    assert.equal(await pageA.locator('#my-rooms li', { hasText: RANDOM }).count(), 1, 'cancel keeps the room');
+    await pageA.getByRole('button', { name: 'Delete room' }).click();
+    await dialog.getByRole('button', { name: 'Delete', exact: true }).click();
+    await until(() => pageA.locator('#my-rooms li', { hasText: RANDOM }).count(), (n) => n === 0, { what: "room gone for Ana" });
+    await until(() => pageB.locator(`#my-rooms li, #other-rooms li`).filter({ hasText: RANDOM }).count(), (n) => n === 0, { what: 'room gone for Ben' });
+    await until(() => pageB.locator('#room-title').textContent(), (t) => t === 'Choose a room', { what: "Ben's view cleared" });
+    assert.match(await pageB.locator('#toast').textContent(), /deleted/);
   });
 });
