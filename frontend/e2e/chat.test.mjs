@@ -431,4 +431,52 @@ describe('chat in the browser', { concurrency: false }, () => {
     await until(() => pageB.locator('#room-title').textContent(), (t) => t === 'Choose a room', { what: "Ben's view cleared" });
     assert.match(await pageB.locator('#toast').textContent(), /deleted/);
   });
+
+  scenario('the token is refreshed before it expires and the socket keeps working', async () => {
+    await openRoom(pageA, ROOM);
+    await openRoom(pageB, ROOM);
+    const before = await session(pageB);
+    // Pretend the access token expires in 10 s: the page must renew it ahead of time.
+    await pageB.evaluate(() => {
+      const s = JSON.parse(localStorage.getItem('chat.session'));
+      s.token_expires_at = new Date(Date.now() + 10_000).toISOString();
+      localStorage.setItem('chat.session', JSON.stringify(s));
+    });
+    await pageB.reload();
+    const after = await until(() => session(pageB), (s) => s.token !== before.token, { timeout: 20_000, what: 'a new access token' });
+    assert.notEqual(after.refresh_token, before.refresh_token, 'refresh tokens rotate');
+    assert.ok(Date.parse(after.token_expires_at) > Date.now() + 60_000);
+    await send(pageB, 'Still here after a refresh');
+    await confirmed(pageB, 'Still here after a refresh');
+    await shows(pageA, 'Still here after a refresh');
+  });
+
+  scenario('log out, a wrong password, log in again; a dead session returns to login with a message', async () => {
+    await pageA.getByRole('button', { name: 'Log out' }).click();
+    await pageA.waitForURL('**/login.html?reason=logout');
+    assert.match(await pageA.locator('#notice').textContent(), /logged out/i);
+    assert.equal(await pageA.evaluate(() => localStorage.getItem('chat.session')), null);
+
+    await pageA.getByLabel('Email').fill(ANA.email);
+    await pageA.getByLabel('Password', { exact: true }).fill('Wrong-passw0rd');
+    await pageA.getByRole('button', { name: 'Log in' }).click();
+    await until(() => pageA.locator('#password-error').textContent(), (t) => /wrong email or password/i.test(t), { what: 'wrong password error' });
+    await pageA.getByLabel('Password', { exact: true }).fill(PASSWORD);
+    await pageA.getByRole('button', { name: 'Log in' }).click();
+    await pageA.waitForURL('**/chat.html**');
+    await until(() => texts(pageA), (list) => list.includes('Still here after a refresh'), { timeout: 15_000, what: 'chat after logging in again' });
+
+    // A session that can no longer be refreshed sends the user to login, saying why.
+    await pageA.evaluate(() => {
+      const s = JSON.parse(localStorage.getItem('chat.session'));
+      s.token = 'expired.token.value';
+      s.token_expires_at = new Date(Date.now() - 1000).toISOString();
+      s.refresh_token = 'revoked';
+      localStorage.setItem('chat.session', JSON.stringify(s));
+    });
+    await pageA.goto(`${server.baseUrl}/profile.html`);
+    await pageA.waitForURL('**/login.html?**', { timeout: 15_000 });
+    assert.match(await pageA.locator('#notice').textContent(), /session has expired/i);
+    assert.match(new URL(pageA.url()).searchParams.get('next') || '', /^\/profile\.html/);
+  });
 });

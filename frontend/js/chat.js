@@ -1033,6 +1033,9 @@ socket.on('new_message', (m) => {
   if (m.room_id === current) {
     renderMessages(m.user?.id === me.id ? { scroll: 'bottom' } : undefined);
     markRead();
+    // The list is rebuilt on each change, so it is not itself a live region:
+    // new messages from others are read out here instead.
+    if (added && m.user?.id !== me.id) $('#announcer').textContent = `${fullName(userOf(m))}: ${m.content}`;
   } else if (added) {
     renderRooms();
   }
@@ -1143,7 +1146,8 @@ async function start() {
   }
   const fromHash = Number(new URLSearchParams(location.hash.slice(1)).get('room'));
   const remembered = Number(localStorage.getItem(`chat.lastRoom.${me.id}`));
-  const pick = [fromHash, remembered].find((id) => id && rooms.get(id)?.is_member);
+  const firstMine = sortRooms([...rooms.values()].filter((r) => r.is_member))[0]?.id;
+  const pick = [fromHash, remembered, firstMine].find((id) => id && rooms.get(id)?.is_member);
   if (pick) openRoom(pick);
   else renderConversation();
   socket.connect();
