@@ -18,14 +18,14 @@ use anyhow::Context;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, StatusCode, header};
+use chat_common::bus::{EventBus, SharedSubscriber};
 use chat_common::config::{self, ConfigError};
+use chat_common::internal::ServiceTokens;
+use chat_common::token::TokenVerifier;
 use chat_proto::auth::v1::auth_service_client::AuthServiceClient;
 use chat_proto::messaging::v1::messaging_service_client::MessagingServiceClient;
 use chat_proto::profile::v1::profile_service_client::ProfileServiceClient;
 use chat_proto::room::v1::room_service_client::RoomServiceClient;
-use chat_common::bus::{EventBus, SharedSubscriber};
-use chat_common::internal::ServiceTokens;
-use chat_common::token::TokenVerifier;
 use secrecy::SecretString;
 use tokio::net::TcpListener;
 use tonic::transport::Channel;
@@ -159,7 +159,6 @@ pub fn app(state: AppState) -> Router {
     let socket_layer = state.socket_layer.clone();
     Router::new()
         .merge(api)
-        .layer(socket_layer)
         .fallback_service(frontend.fallback(axum::routing::any(not_found).with_state(())))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
@@ -170,6 +169,8 @@ pub fn app(state: AppState) -> Router {
             HeaderValue::from_static("same-origin"),
         ))
         .layer(TraceLayer::new_for_http())
+        // Outermost, so it sees /socket.io/ before routing and the fallback.
+        .layer(socket_layer)
         .with_state(state)
 }
 

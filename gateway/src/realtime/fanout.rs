@@ -65,7 +65,12 @@ struct Inner {
 const RECONCILE_EVERY: Duration = Duration::from_secs(5);
 
 impl Fanout {
-    pub async fn start(io: SocketIo, shared: SharedSubscriber, messaging: MessagingServiceClient<Channel>, tokens: ServiceTokens) -> Self {
+    pub async fn start(
+        io: SocketIo,
+        shared: SharedSubscriber,
+        messaging: MessagingServiceClient<Channel>,
+        tokens: ServiceTokens,
+    ) -> Self {
         let fanout = Self {
             inner: Arc::new(Inner {
                 io,
@@ -197,13 +202,19 @@ impl Fanout {
             Some(Event::Presence(presence)) if channel == PRESENCE_CHANNEL => {
                 let status = if presence.online { "online" } else { "offline" };
                 let _ = io
-                    .emit("user_status_changed", &json!({"user_id": presence.user_id, "status": status}))
+                    .emit(
+                        "user_status_changed",
+                        &json!({"user_id": presence.user_id, "status": status}),
+                    )
                     .await;
             }
             Some(Event::Room(room)) if channel == ROOMS_CHANNEL => match room.kind() {
                 Kind::Created => {
                     let _ = io
-                        .emit("room_created", &json!({"room_id": room.room_id, "name": room.room_name}))
+                        .emit(
+                            "room_created",
+                            &json!({"room_id": room.room_id, "name": room.room_name}),
+                        )
                         .await;
                 }
                 Kind::Deleted => {
@@ -237,6 +248,12 @@ impl Fanout {
         if message.seq <= state.last_seq {
             return;
         }
+        tracing::debug!(
+            room_id = message.room_id,
+            seq = message.seq,
+            mark = state.last_seq,
+            "deliver"
+        );
         if message.seq > state.last_seq + 1 {
             self.catch_up(message.room_id, &mut state, message.seq).await;
             if message.seq != state.last_seq + 1 {
@@ -259,6 +276,7 @@ impl Fanout {
 
     /// Emits every stored message after the mark and before `until` (0: no bound).
     async fn catch_up(&self, room_id: i64, state: &mut FeedState, until: i64) {
+        tracing::debug!(room_id, from = state.last_seq, until, "catch-up");
         loop {
             let request = match self
                 .inner

@@ -88,7 +88,11 @@ pub struct AckRequested(pub bool);
 
 impl<A: Adapter> FromMessageParts<A> for AckRequested {
     type Error = Infallible;
-    fn from_message_parts(_: &Arc<Socket<A>>, _: &mut socketioxide_core::Value, ack_id: &Option<i64>) -> Result<Self, Infallible> {
+    fn from_message_parts(
+        _: &Arc<Socket<A>>,
+        _: &mut socketioxide_core::Value,
+        ack_id: &Option<i64>,
+    ) -> Result<Self, Infallible> {
         Ok(Self(ack_id.is_some()))
     }
 }
@@ -158,7 +162,13 @@ impl Realtime {
                 })
                 .collect();
             for batch in connections.chunks(1000) {
-                let request = match self.tokens.request(RefreshConnectionsRequest { connections: batch.to_vec() }).await {
+                let request = match self
+                    .tokens
+                    .request(RefreshConnectionsRequest {
+                        connections: batch.to_vec(),
+                    })
+                    .await
+                {
                     Ok(r) => r,
                     Err(e) => {
                         tracing::warn!(error = %e, "presence refresh skipped");
@@ -184,7 +194,10 @@ impl Realtime {
             self.renew(&session, token).await?;
         }
         if session.expired() {
-            return Err(EventError::new("token_expired", "your session expired; send `authenticate` with a fresh token"));
+            return Err(EventError::new(
+                "token_expired",
+                "your session expired; send `authenticate` with a fresh token",
+            ));
         }
         Ok(session)
     }
@@ -218,8 +231,10 @@ impl Realtime {
             .into_inner()
             .room
             .unwrap_or_default();
+        tracing::debug!(room_id = req.room_id, user = session.user_id, "join: member");
         let mut rooms = session.rooms.lock().await;
         let fresh = !rooms.contains(&req.room_id);
+        tracing::debug!(room_id = req.room_id, fresh, "join: attaching");
         let state = if fresh {
             self.fanout().attach(req.room_id).await?
         } else {
@@ -228,10 +243,12 @@ impl Realtime {
                 .await
                 .ok_or_else(|| EventError::new("unavailable", "room feed missing, join again"))?
         };
+        tracing::debug!(room_id = req.room_id, "join: attached");
         // Joining the Socket.IO room and reading the mark under the feed's
         // lock: history covers up to the mark, the feed everything after.
         let watermark = {
             let state = state.lock().await;
+            tracing::debug!(room_id = req.room_id, mark = state.last_seq, "join: marked");
             socket.join(io_room(req.room_id));
             state.last_seq
         };
@@ -239,7 +256,10 @@ impl Realtime {
         drop(rooms);
 
         let (messages, has_more) = match req.since {
-            Some(since) => (self.messages_between(&session, req.room_id, since, watermark).await?, false),
+            Some(since) => (
+                self.messages_between(&session, req.room_id, since, watermark).await?,
+                false,
+            ),
             None => {
                 let page = self
                     .clients
@@ -273,7 +293,13 @@ impl Realtime {
     }
 
     /// Every message with `since < seq <= until`, in order.
-    async fn messages_between(&self, session: &Session, room_id: i64, since: i64, until: i64) -> Result<Vec<Message>, EventError> {
+    async fn messages_between(
+        &self,
+        session: &Session,
+        room_id: i64,
+        since: i64,
+        until: i64,
+    ) -> Result<Vec<Message>, EventError> {
         let mut out = Vec::new();
         let mut after = since;
         while after < until {
@@ -323,7 +349,10 @@ impl Realtime {
         let req: wire::SendMessage = wire::parse(&data)?;
         // Cheap early refusal; the service applies the same rule.
         if req.content.chars().count() > chat_messaging_limits::MAX_CONTENT + 2 * 1024 {
-            return Err(EventError::new("invalid_argument", "content: message must be at most 4000 characters"));
+            return Err(EventError::new(
+                "invalid_argument",
+                "content: message must be at most 4000 characters",
+            ));
         }
         self.stop_typing(&session, req.room_id).await;
         let response = self
@@ -468,8 +497,14 @@ mod chat_messaging_limits {
 
 /// Refuses a connection without a valid token. The token comes from the
 /// handshake's `auth.token`, else the `token` query parameter.
-async fn authenticate(socket: SocketRef, TryData(auth): TryData<Value>, State(rt): State<Realtime>) -> Result<(), Refused> {
-    let from_auth = auth.ok().and_then(|a| a.get("token").and_then(Value::as_str).map(str::to_owned));
+async fn authenticate(
+    socket: SocketRef,
+    TryData(auth): TryData<Value>,
+    State(rt): State<Realtime>,
+) -> Result<(), Refused> {
+    let from_auth = auth
+        .ok()
+        .and_then(|a| a.get("token").and_then(Value::as_str).map(str::to_owned));
     let from_query = socket.req_parts().uri.query().and_then(|q| {
         q.split('&')
             .filter_map(|kv| kv.split_once('='))
@@ -477,7 +512,11 @@ async fn authenticate(socket: SocketRef, TryData(auth): TryData<Value>, State(rt
             .map(|(_, v)| v.to_owned())
     });
     let token = from_auth.or(from_query).ok_or(Refused("unauthenticated"))?;
-    let user = rt.verifier.verify_user(&token).await.map_err(|_| Refused("unauthenticated"))?;
+    let user = rt
+        .verifier
+        .verify_user(&token)
+        .await
+        .map_err(|_| Refused("unauthenticated"))?;
     let session = Session {
         user_id: user.user_id,
         token: StdMutex::new((token, user.expires_at)),
@@ -487,6 +526,9 @@ async fn authenticate(socket: SocketRef, TryData(auth): TryData<Value>, State(rt
         typing: StdMutex::new(HashMap::new()),
     };
     socket.extensions.insert(Arc::new(session));
+    // Before the client hears it is connected, so no early event is lost.
+    register_events(&socket);
+    socket.join(user_room(user.user_id));
     Ok(())
 }
 
@@ -494,8 +536,6 @@ async fn on_connect(socket: SocketRef, State(rt): State<Realtime>) {
     let Some(session) = socket.extensions.get::<Arc<Session>>() else {
         return;
     };
-    register_events(&socket);
-    socket.join(user_room(session.user_id));
     rt.connections
         .lock()
         .expect("lock")
@@ -547,7 +587,10 @@ async fn watch_expiry(socket: SocketRef, session: Arc<Session>) {
         }
         let _ = socket.emit(
             "error",
-            &wire::error("token_expired", "your session expired; send `authenticate` with a fresh token"),
+            &wire::error(
+                "token_expired",
+                "your session expired; send `authenticate` with a fresh token",
+            ),
         );
         tokio::select! {
             _ = session.renewed.notified() => {}
@@ -576,11 +619,20 @@ fn respond(socket: &SocketRef, ack: AckSender, requested: bool, event: &str, res
     }
 }
 
-/// The event's payload: the first argument, which must be a JSON object.
+/// The event's payload: the first argument, a JSON object. Some original
+/// clients send it JSON-encoded as a string; that is accepted too.
 fn payload(data: Result<Value, socketioxide::ParserError>) -> Result<Value, EventError> {
     match data {
         Ok(Value::Object(map)) => Ok(Value::Object(map)),
         Ok(Value::Array(mut args)) if !args.is_empty() && args[0].is_object() => Ok(args.swap_remove(0)),
+        Ok(Value::String(text)) => match serde_json::from_str::<Value>(&text) {
+            Ok(Value::Object(map)) => Ok(Value::Object(map)),
+            Ok(_) => Err(EventError::new("invalid_argument", "the payload must be a JSON object")),
+            Err(e) => Err(EventError::new(
+                "invalid_json",
+                format!("the payload is not valid JSON: {e}"),
+            )),
+        },
         Ok(_) => Err(EventError::new("invalid_argument", "the payload must be a JSON object")),
         Err(_) => Err(EventError::new("invalid_argument", "the payload is not valid JSON")),
     }
@@ -590,7 +642,11 @@ macro_rules! on_event {
     ($socket:expr, $name:literal, $method:ident) => {
         $socket.on(
             $name,
-            async |s: SocketRef, TryData(data): TryData<Value>, ack: AckSender, AckRequested(asked): AckRequested, State(rt): State<Realtime>| {
+            async |s: SocketRef,
+                   TryData(data): TryData<Value>,
+                   ack: AckSender,
+                   AckRequested(asked): AckRequested,
+                   State(rt): State<Realtime>| {
                 let result = match payload(data) {
                     Ok(value) => rt.$method(&s, value).await,
                     Err(e) => Err(e),

@@ -112,7 +112,10 @@ impl From<tonic::Status> for EventError {
             Some(field) => format!("{field}: {}", api.message),
             None => api.message,
         };
-        Self { code: api.code, message }
+        Self {
+            code: api.code,
+            message,
+        }
     }
 }
 
@@ -127,7 +130,11 @@ pub fn parse<T: serde::de::DeserializeOwned>(value: &Value) -> Result<T, EventEr
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner().to_string();
-        let field = if path == "." { String::new() } else { format!("{path}: ") };
+        let field = if path == "." {
+            String::new()
+        } else {
+            format!("{path}: ")
+        };
         EventError::new("invalid_argument", format!("{field}{inner}"))
     })
 }

@@ -81,7 +81,11 @@ impl Signer {
 
     /// Signs a short-lived token with which `service` calls its peers.
     pub fn service_token(&self, service: &str, ttl: std::time::Duration) -> anyhow::Result<(String, i64)> {
-        self.sign(format!("{SERVICE_SUBJECT_PREFIX}{service}"), INTERNAL_AUDIENCE.into(), ttl)
+        self.sign(
+            format!("{SERVICE_SUBJECT_PREFIX}{service}"),
+            INTERNAL_AUDIENCE.into(),
+            ttl,
+        )
     }
 
     fn sign(&self, sub: String, aud: String, ttl: std::time::Duration) -> anyhow::Result<(String, i64)> {

@@ -373,7 +373,10 @@ impl AuthRpc for AuthService {
         }))
     }
 
-    async fn batch_get_users(&self, request: Request<BatchGetUsersRequest>) -> Result<Response<BatchGetUsersResponse>, Status> {
+    async fn batch_get_users(
+        &self,
+        request: Request<BatchGetUsersRequest>,
+    ) -> Result<Response<BatchGetUsersResponse>, Status> {
         self.verifier.authenticate_service(&request).await?;
         let mut ids = request.into_inner().user_ids;
         ids.sort_unstable();

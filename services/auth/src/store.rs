@@ -78,7 +78,12 @@ impl AuthStore {
         for id in ids {
             query = query.bind(*id);
         }
-        Ok(query.fetch_all(&self.pool).await?.into_iter().map(|r| (r.get(0), r.get(1))).collect())
+        Ok(query
+            .fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect())
     }
 
     pub async fn user(&self, id: i64) -> ServiceResult<Option<UserRow>> {

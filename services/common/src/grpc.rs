@@ -53,6 +53,8 @@ pub fn channel(url: &str) -> anyhow::Result<tonic::transport::Channel> {
     let endpoint = tonic::transport::Endpoint::from_shared(url.to_owned())
         .with_context(|| format!("invalid service URL {url}"))?
         .connect_timeout(std::time::Duration::from_secs(3))
+        // No call may hang forever; streams are exempt (they set no deadline).
+        .timeout(std::time::Duration::from_secs(15))
         .tcp_nodelay(true)
         .http2_keep_alive_interval(std::time::Duration::from_secs(30));
     Ok(endpoint.connect_lazy())

@@ -42,7 +42,12 @@ pub fn load_secret(data_dir: &Path) -> anyhow::Result<SecretString> {
 fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
         Ok(mut file) => file.write_all(bytes).context("writing the internal secret"),
         // Another role of this process wrote it first: use theirs.
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
@@ -67,7 +72,9 @@ pub struct ServiceTokens {
 
 impl std::fmt::Debug for ServiceTokens {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ServiceTokens").field("service", &self.service).finish_non_exhaustive()
+        f.debug_struct("ServiceTokens")
+            .field("service", &self.service)
+            .finish_non_exhaustive()
     }
 }
 
@@ -111,6 +118,9 @@ impl ServiceTokens {
 
     /// Wraps `message` in a request carrying the service token.
     pub async fn request<T>(&self, message: T) -> Result<tonic::Request<T>, ServiceError> {
-        Ok(crate::token::with_bearer(tonic::Request::new(message), &self.token().await?))
+        Ok(crate::token::with_bearer(
+            tonic::Request::new(message),
+            &self.token().await?,
+        ))
     }
 }

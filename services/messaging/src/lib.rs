@@ -210,13 +210,25 @@ impl MessagingService {
         match (channel, event.event) {
             (ROOMS_CHANNEL, Some(Event::Room(room))) => match room.kind() {
                 Kind::MemberLeft => {
-                    self.inner.members.lock().expect("lock").remove(&(room.room_id, room.user_id));
+                    self.inner
+                        .members
+                        .lock()
+                        .expect("lock")
+                        .remove(&(room.room_id, room.user_id));
                 }
                 Kind::Deleted => {
-                    self.inner.members.lock().expect("lock").retain(|(r, _), _| *r != room.room_id);
+                    self.inner
+                        .members
+                        .lock()
+                        .expect("lock")
+                        .retain(|(r, _), _| *r != room.room_id);
                     match self.inner.store.delete_room(room.room_id).await {
-                        Ok(n) => tracing::info!(room_id = room.room_id, messages = n, "deleted room's messages removed"),
-                        Err(e) => tracing::error!(room_id = room.room_id, error = %e, "removing a deleted room's messages failed"),
+                        Ok(n) => {
+                            tracing::info!(room_id = room.room_id, messages = n, "deleted room's messages removed")
+                        }
+                        Err(e) => {
+                            tracing::error!(room_id = room.room_id, error = %e, "removing a deleted room's messages failed")
+                        }
                     }
                 }
                 _ => {}
@@ -243,7 +255,11 @@ impl MessagingService {
         if cached {
             return Ok(());
         }
-        let request = self.inner.tokens.request(CheckMembershipRequest { room_id, user_id }).await?;
+        let request = self
+            .inner
+            .tokens
+            .request(CheckMembershipRequest { room_id, user_id })
+            .await?;
         let answer = self
             .inner
             .rooms
@@ -290,7 +306,14 @@ impl MessagingService {
             .inner
             .profiles
             .clone()
-            .batch_get_profiles(self.inner.tokens.request(BatchGetProfilesRequest { user_ids: missing.clone() }).await?)
+            .batch_get_profiles(
+                self.inner
+                    .tokens
+                    .request(BatchGetProfilesRequest {
+                        user_ids: missing.clone(),
+                    })
+                    .await?,
+            )
             .await
             .map_err(from_peer)?
             .into_inner()
@@ -299,7 +322,12 @@ impl MessagingService {
             .inner
             .auth
             .clone()
-            .batch_get_users(self.inner.tokens.request(BatchGetUsersRequest { user_ids: missing }).await?)
+            .batch_get_users(
+                self.inner
+                    .tokens
+                    .request(BatchGetUsersRequest { user_ids: missing })
+                    .await?,
+            )
             .await
             .map_err(from_peer)?
             .into_inner()
@@ -354,7 +382,11 @@ impl MessagingService {
     async fn presence_changed(&self, user_id: i64, online: bool) {
         self.publish(PRESENCE_CHANNEL, Event::Presence(PresenceEvent { user_id, online }))
             .await;
-        let status = if online { ProfileStatus::Online } else { ProfileStatus::Offline };
+        let status = if online {
+            ProfileStatus::Online
+        } else {
+            ProfileStatus::Offline
+        };
         let persisted = async {
             let request = self
                 .inner
@@ -364,7 +396,12 @@ impl MessagingService {
                     status: status as i32,
                 })
                 .await?;
-            self.inner.profiles.clone().set_status(request).await.map_err(from_peer)?;
+            self.inner
+                .profiles
+                .clone()
+                .set_status(request)
+                .await
+                .map_err(from_peer)?;
             Ok::<_, ServiceError>(())
         };
         if let Err(e) = persisted.await {
@@ -408,7 +445,10 @@ type EventStream = std::pin::Pin<Box<dyn futures::Stream<Item = Result<StreamEve
 
 #[tonic::async_trait]
 impl MessagingRpc for MessagingService {
-    async fn send_message(&self, request: Request<SendMessageRequest>) -> Result<Response<SendMessageResponse>, Status> {
+    async fn send_message(
+        &self,
+        request: Request<SendMessageRequest>,
+    ) -> Result<Response<SendMessageResponse>, Status> {
         let caller = self.inner.verifier.authenticate(&request).await?;
         let req = request.into_inner();
         let content = validate_content(&req.content)?;
@@ -433,7 +473,10 @@ impl MessagingRpc for MessagingService {
         }))
     }
 
-    async fn list_messages(&self, request: Request<ListMessagesRequest>) -> Result<Response<ListMessagesResponse>, Status> {
+    async fn list_messages(
+        &self,
+        request: Request<ListMessagesRequest>,
+    ) -> Result<Response<ListMessagesResponse>, Status> {
         let caller = self.caller(&request).await?;
         let req = request.into_inner();
         if req.room_id <= 0 {
@@ -481,7 +524,11 @@ impl MessagingRpc for MessagingService {
                     Ok(BusEvent::Message { channel, payload }) => (channel, payload),
                     Ok(BusEvent::Resync) => continue,
                     Err(broadcast::error::RecvError::Lagged(n)) => {
-                        let _ = tx.send(Err(Status::data_loss(format!("{n} events missed; resume with ListMessages")))).await;
+                        let _ = tx
+                            .send(Err(Status::data_loss(format!(
+                                "{n} events missed; resume with ListMessages"
+                            ))))
+                            .await;
                         break;
                     }
                     Err(broadcast::error::RecvError::Closed) => break,
@@ -504,9 +551,8 @@ impl MessagingRpc for MessagingService {
                     if channel.as_ref() != ROOMS_CHANNEL {
                         continue;
                     }
-                    let concerns_caller = room.kind() == Kind::Created
-                        || room.kind() == Kind::Deleted
-                        || rooms.contains(&room.room_id);
+                    let concerns_caller =
+                        room.kind() == Kind::Created || room.kind() == Kind::Deleted || rooms.contains(&room.room_id);
                     if !concerns_caller {
                         continue;
                     }
@@ -530,7 +576,10 @@ impl MessagingRpc for MessagingService {
             .senders(&[caller.user_id])
             .await?
             .remove(&caller.user_id)
-            .map(|s| Sender { email: String::new(), ..s });
+            .map(|s| Sender {
+                email: String::new(),
+                ..s
+            });
         self.publish(
             &room_channel(req.room_id),
             Event::Typing(TypingEvent {
@@ -543,7 +592,10 @@ impl MessagingRpc for MessagingService {
         Ok(Response::new(SetTypingResponse {}))
     }
 
-    async fn open_connection(&self, request: Request<OpenConnectionRequest>) -> Result<Response<OpenConnectionResponse>, Status> {
+    async fn open_connection(
+        &self,
+        request: Request<OpenConnectionRequest>,
+    ) -> Result<Response<OpenConnectionResponse>, Status> {
         self.inner.verifier.authenticate_service(&request).await?;
         let req = request.into_inner();
         if req.connection_id.is_empty() || req.user_id <= 0 {
@@ -561,7 +613,10 @@ impl MessagingRpc for MessagingService {
         Ok(Response::new(OpenConnectionResponse { became_online }))
     }
 
-    async fn close_connection(&self, request: Request<CloseConnectionRequest>) -> Result<Response<CloseConnectionResponse>, Status> {
+    async fn close_connection(
+        &self,
+        request: Request<CloseConnectionRequest>,
+    ) -> Result<Response<CloseConnectionResponse>, Status> {
         self.inner.verifier.authenticate_service(&request).await?;
         let req = request.into_inner();
         let became_offline = self
@@ -595,7 +650,10 @@ impl MessagingRpc for MessagingService {
         Ok(Response::new(RefreshConnectionsResponse {}))
     }
 
-    async fn get_presence(&self, request: Request<GetPresenceRequest>) -> Result<Response<GetPresenceResponse>, Status> {
+    async fn get_presence(
+        &self,
+        request: Request<GetPresenceRequest>,
+    ) -> Result<Response<GetPresenceResponse>, Status> {
         self.caller(&request).await?;
         let mut ids = request.into_inner().user_ids;
         ids.sort_unstable();

@@ -58,7 +58,10 @@ impl PresenceStore {
     }
 
     fn keys(prefix: &str, user_id: i64) -> (String, String) {
-        (format!("{prefix}presence:conns:{user_id}"), format!("{prefix}presence:online"))
+        (
+            format!("{prefix}presence:conns:{user_id}"),
+            format!("{prefix}presence:online"),
+        )
     }
 
     /// Records a live connection. True when the user just came online.
@@ -127,7 +130,10 @@ impl PresenceStore {
         match self {
             Self::Redis { conn, prefix } => {
                 let online_key = format!("{prefix}presence:online");
-                let users: Vec<i64> = redis::cmd("SMEMBERS").arg(&online_key).query_async(&mut conn.clone()).await?;
+                let users: Vec<i64> = redis::cmd("SMEMBERS")
+                    .arg(&online_key)
+                    .query_async(&mut conn.clone())
+                    .await?;
                 let mut gone = Vec::new();
                 for user_id in users {
                     if self.close(user_id, "").await? {
@@ -166,7 +172,12 @@ impl PresenceStore {
                     .arg(ids)
                     .query_async(&mut conn.clone())
                     .await?;
-                Ok(ids.iter().zip(flags).filter(|(_, f)| *f == 1).map(|(id, _)| *id).collect())
+                Ok(ids
+                    .iter()
+                    .zip(flags)
+                    .filter(|(_, f)| *f == 1)
+                    .map(|(id, _)| *id)
+                    .collect())
             }
             Self::Local(map) => {
                 let map = map.lock().expect("presence lock");

@@ -120,7 +120,13 @@ impl MessageStore {
     /// Up to `limit` messages in ascending seq order: after `after_seq` when
     /// it is positive (catching up), else the newest before `before_seq`
     /// (0: the newest of all). The flag says whether more exist beyond the page.
-    pub async fn list(&self, room_id: i64, before_seq: i64, after_seq: i64, limit: i64) -> ServiceResult<(Vec<MessageRow>, bool)> {
+    pub async fn list(
+        &self,
+        room_id: i64,
+        before_seq: i64,
+        after_seq: i64,
+        limit: i64,
+    ) -> ServiceResult<(Vec<MessageRow>, bool)> {
         let mut rows: Vec<MessageRow> = if after_seq > 0 {
             let sql = sqlx::AssertSqlSafe(format!(
                 "SELECT {COLUMNS} FROM messages WHERE room_id = $1 AND seq > $2 AND ($3 = 0 OR seq < $3) \

@@ -11,15 +11,15 @@ pub mod store;
 
 use std::path::PathBuf;
 
+use chat_common::bus::{EventBus, PROFILES_CHANNEL};
 use chat_common::config::{self, ConfigError};
 use chat_common::db::{self, DatabaseUrl, Migrations};
 use chat_common::token::TokenVerifier;
 use chat_common::{ServiceError, now_micros};
+use chat_proto::messaging::v1::{ProfileEvent, StreamEventsResponse, stream_events_response};
 use chat_proto::profile::v1::profile_service_server::{ProfileService as ProfileRpc, ProfileServiceServer};
 use chat_proto::profile::v1::*;
 use chat_proto::timestamp_from_micros;
-use chat_common::bus::{EventBus, PROFILES_CHANNEL};
-use chat_proto::messaging::v1::{ProfileEvent, StreamEventsResponse, stream_events_response};
 use futures::StreamExt;
 use prost::Message;
 use tonic::{Request, Response, Status, Streaming};

@@ -3,6 +3,8 @@
 //! clients. Logs stay silent unless `TEST_LOG=1`.
 #![allow(dead_code)]
 
+pub mod sio;
+
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
