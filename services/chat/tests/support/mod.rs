@@ -74,6 +74,13 @@ fn init_logs() {
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
+/// Starts a PostgreSQL app whose bus is the Redis at `url` (one a test may restart).
+pub async fn spawn_app_with_redis(url: &str) -> TestApp {
+    let temp = tempfile::tempdir().unwrap();
+    let data_dir = temp.path().to_path_buf();
+    spawn_app_on(Backend::Postgres, temp, data_dir, None, Some(url.to_owned())).await
+}
+
 async fn create_pg_database() -> (String, String) {
     sqlx::any::install_default_drivers();
     let name = format!(
@@ -170,6 +177,16 @@ pub async fn spawn_app_in(
     data_dir: PathBuf,
     pg: Option<(String, String)>,
 ) -> TestApp {
+    spawn_app_on(backend, temp, data_dir, pg, None).await
+}
+
+async fn spawn_app_on(
+    backend: Backend,
+    temp: tempfile::TempDir,
+    data_dir: PathBuf,
+    pg: Option<(String, String)>,
+    redis: Option<String>,
+) -> TestApp {
     init_logs();
     let grpc_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let http_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -182,7 +199,10 @@ pub async fn spawn_app_in(
     let mut settings = test_settings(data_dir.clone(), pg.as_ref().map(|(_, url)| url.as_str()), &grpc);
     if backend == Backend::Postgres {
         // The real thing: Redis pub/sub, namespaced so parallel tests don't meet.
-        settings.redis_url = Some(std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into()));
+        settings.redis_url =
+            Some(redis.unwrap_or_else(|| {
+                std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+            }));
         settings.redis_prefix = format!(
             "test{}_{}:",
             std::process::id(),
