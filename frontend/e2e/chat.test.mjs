@@ -388,6 +388,48 @@ describe('chat in the browser', { concurrency: false }, () => {
     assert.equal((await texts(pageB)).filter((t) => t === 'Written in a tunnel').length, 1);
   });
 
+  scenario('a failed send can be retried, and the retry never duplicates', async () => {
+    await openRoom(pageB, ROOM);
+    // The next send_message is lost on the way: the page sees a timeout.
+    await pageB.evaluate(() => {
+      const socket = window.chatSocket;
+      const real = socket.timeout.bind(socket);
+      socket.timeout = (ms) => {
+        const t = real(ms);
+        return {
+          emit(event, payload, cb) {
+            if (event !== 'send_message') return t.emit(event, payload, cb);
+            socket.timeout = real;
+            window.lostClientMsgId = payload.client_msg_id;
+            setTimeout(() => cb(new Error('operation has timed out')), 200);
+          },
+        };
+      };
+    });
+    await send(pageB, 'Lost once, sent once');
+    const failed = pageB.locator('#message-list .msg[data-state="failed"]', { hasText: 'Lost once, sent once' });
+    await failed.waitFor({ timeout: 10_000 });
+    const cid = await failed.getAttribute('data-client-msg-id');
+    assert.equal(cid, await pageB.evaluate(() => window.lostClientMsgId));
+    await failed.getByRole('button', { name: 'Retry' }).click();
+    await confirmed(pageB, 'Lost once, sent once');
+    assert.equal(await pageB.locator('#message-list .msg', { hasText: 'Lost once, sent once' }).getAttribute('data-client-msg-id'), cid, 'the retry reused the client_msg_id');
+    await shows(pageA, 'Lost once, sent once');
+
+    // And the server side of that promise: the same client_msg_id twice is one message.
+    const acks = await pageB.evaluate(async (roomId) => {
+      const once = () => new Promise((resolve) => window.chatSocket.timeout(5000).emit('send_message', { room_id: roomId, content: 'Idempotent hello', client_msg_id: 'e2e-dup-1' }, (err, ack) => resolve(err ? { err: err.message } : ack)));
+      return [await once(), await once()];
+    }, room.id);
+    assert.equal(acks[0].ok, true);
+    assert.equal(acks[1].ok, true);
+    assert.equal(acks[0].message.id, acks[1].message.id);
+    await shows(pageA, 'Idempotent hello');
+    await sleep(800);
+    assert.equal((await texts(pageA)).filter((t) => t === 'Idempotent hello').length, 1);
+    assert.equal((await texts(pageA)).filter((t) => t === 'Lost once, sent once').length, 1);
+  });
+
   scenario('no script errors and no CSP violations', async () => {
     assert.deepEqual(pageErrors, []);
     assert.deepEqual(cspViolations, []);

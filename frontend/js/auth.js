@@ -14,6 +14,7 @@ const MIN_DELAY_MS = 5_000;
 
 let refreshing = null; // the refresh in flight in this tab
 let timer = null;
+let leaving = false; // a redirect to login is under way
 const listeners = new Set();
 
 function read() {
@@ -95,6 +96,8 @@ function notify(session) {
 
 /** Leaves for the login page, saying why, and coming back here afterwards. */
 export function redirectToLogin(reason = 'expired') {
+  if (leaving) return; // already on the way out (logout): keep its message
+  leaving = true;
   clearSession();
   const next = location.pathname + location.search;
   const params = new URLSearchParams({ reason });
@@ -189,6 +192,8 @@ function schedule(delay) {
 
 /** Ends the session on the server (best effort) and here, then goes to login. */
 export async function logout() {
+  if (leaving) return;
+  leaving = true;
   const s = read();
   clearSession();
   if (s?.token && s?.refresh_token) {
@@ -222,4 +227,10 @@ document.addEventListener('visibilitychange', () => {
   if (document.visibilityState !== 'visible') return;
   const s = getSession();
   if (s && expiresAt(s.token_expires_at) - Date.now() < REFRESH_MARGIN_MS) refresh().catch(() => {});
+});
+
+// A signed-in page restored from the back/forward cache (say, after logging
+// out and pressing Back) must look at the session again.
+window.addEventListener('pageshow', (e) => {
+  if (e.persisted && document.body?.dataset.requiresAuth === 'true') location.reload();
 });

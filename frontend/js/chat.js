@@ -357,8 +357,8 @@ el.delete.addEventListener('click', () => {
   const room = rooms.get(current);
   if (!room) return;
   $('#confirm-text').textContent = `“${room.name}” and all its messages will be deleted for everyone. This cannot be undone.`;
-  $('#confirm-error').hidden = true;
   el.dialog.dataset.roomId = String(room.id);
+  el.dialog.returnValue = ''; // Escape keeps the last value: never let it read as a confirmation
   el.dialog.showModal();
   $('#confirm-cancel').focus();
 });
@@ -370,7 +370,8 @@ el.dialog.addEventListener('close', async () => {
     await del(`/chat/rooms/${id}`);
     removeRoom(id, { message: room ? `You deleted “${room.name}”.` : undefined });
   } catch (err) {
-    toast(err.status === 403 ? 'Only the creator of a room can delete it.' : err.message, 'error');
+    if (err.status === 404) removeRoom(id, { silent: true });
+    else toast(err.status === 403 ? 'Only the creator of a room can delete it.' : err.message, 'error');
   }
 });
 
@@ -416,12 +417,19 @@ function renderConversation({ scroll } = {}) {
     return;
   }
   el.title.textContent = `# ${room.name}`;
-  el.meta.textContent = `${room.member_count} ${room.member_count === 1 ? 'member' : 'members'} · created by ${room.created_by?.name || 'someone'}`;
+  renderRoomMeta();
   el.input.placeholder = `Message #${room.name}`;
   renderMessages({ scroll });
   renderTyping();
   renderMembers();
   markRead();
+}
+
+function renderRoomMeta() {
+  const room = rooms.get(current);
+  if (!room) return;
+  const n = room.member_count ?? 0;
+  el.meta.textContent = `${n} ${n === 1 ? 'member' : 'members'} · created by ${room.created_by?.name || 'someone'}`;
 }
 
 function messageList(c) {
@@ -799,7 +807,7 @@ async function loadMembers(roomId) {
     if (room) room.member_count = map.size;
     if (roomId === current) {
       renderMembers();
-      el.meta.textContent = `${map.size} ${map.size === 1 ? 'member' : 'members'} · created by ${room?.created_by?.name || 'someone'}`;
+      renderRoomMeta();
     }
   } catch (err) {
     if (err.status === 404) removeRoom(roomId);
@@ -1001,7 +1009,7 @@ socket.on('joined_room', ({ room_id, room } = {}) => {
   if (room && rooms.has(room_id)) {
     rooms.set(room_id, { ...rooms.get(room_id), ...room, is_member: true });
     renderRooms();
-    if (room_id === current) el.meta.textContent = `${rooms.get(room_id).member_count} members · created by ${rooms.get(room_id).created_by?.name || 'someone'}`;
+    if (room_id === current) renderRoomMeta();
   }
 });
 
