@@ -165,6 +165,7 @@ for (const btn of document.querySelectorAll('[data-close-pane]')) {
   btn.addEventListener('click', () => setPane(btn.dataset.closePane, false));
 }
 scrim.addEventListener('click', () => openPane && setPane(openPane, false));
+$('#empty-open-rooms').addEventListener('click', () => setPane('rooms-pane', true));
 document.addEventListener('keydown', (e) => {
   if (e.key === 'Escape' && openPane && !el.dialog.open) setPane(openPane, false);
 });
