@@ -12,6 +12,8 @@ pub mod routes;
 
 use std::future::Future;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -101,6 +103,8 @@ pub struct AppState {
     pub realtime: realtime::Realtime,
     pub io: socketioxide::SocketIo,
     socket_layer: socketioxide::layer::SocketIoLayer,
+    /// Set on shutdown: readiness fails at once, before anything closes.
+    pub draining: Arc<AtomicBool>,
 }
 
 impl std::ops::Deref for AppState {
@@ -141,6 +145,7 @@ impl AppState {
             realtime,
             io,
             socket_layer,
+            draining: Arc::new(AtomicBool::new(false)),
         })
     }
 }
@@ -155,6 +160,8 @@ pub fn app(state: AppState) -> Router {
         .merge(routes::rooms::router())
         // The avatar route sets its own, larger limit, which wins over this one.
         .merge(routes::profile::router())
+        .merge(routes::metrics::router())
+        .route_layer(axum::middleware::from_fn(routes::metrics::track))
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes));
     let socket_layer = state.socket_layer.clone();
     Router::new()
@@ -168,24 +175,42 @@ pub fn app(state: AppState) -> Router {
             header::REFERRER_POLICY,
             HeaderValue::from_static("same-origin"),
         ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        ))
         .layer(TraceLayer::new_for_http())
         // Outermost, so it sees /socket.io/ before routing and the fallback.
         .layer(socket_layer)
         .with_state(state)
 }
 
+/// No inline script or style, and no origin but our own.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; img-src 'self' data: blob:; connect-src 'self' ws: wss:; \
+     style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
+
 async fn not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route")
 }
 
-/// Serves the gateway on `listener` until `shutdown` resolves.
+/// Serves the gateway on `listener` until `shutdown` resolves, then drains:
+/// readiness fails at once, Socket.IO clients are told to reconnect
+/// (elsewhere), and in-flight HTTP requests finish.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let drain = state.clone();
+    let drained = async move {
+        shutdown.await;
+        drain.draining.store(true, Ordering::SeqCst);
+        tracing::info!("draining: closing Socket.IO connections so clients reconnect elsewhere");
+        // Closing the transport (not a Socket.IO disconnect) makes clients reconnect.
+        drain.io.close().await;
+    };
     axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(drained)
         .await
         .context("gateway server failed")
 }

@@ -172,8 +172,12 @@ impl Fanout {
                         self.handle(&channel, event).await;
                     }
                 }
-                Ok(BusEvent::Resync) => self.reconcile_all().await,
+                Ok(BusEvent::Resync) => {
+                    metrics::counter!("chat_bus_resyncs_total").increment(1);
+                    self.reconcile_all().await
+                }
                 Err(broadcast::error::RecvError::Lagged(n)) => {
+                    metrics::counter!("chat_bus_resyncs_total").increment(1);
                     tracing::warn!(missed = n, "fan-out lagged; catching up from the database");
                     self.reconcile_all().await;
                 }
@@ -266,6 +270,14 @@ impl Fanout {
     }
 
     async fn emit(&self, message: &Message) {
+        if let Some(created) = message.create_time {
+            let committed = created.seconds as f64 + f64::from(created.nanos) / 1e9;
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_secs_f64();
+            metrics::histogram!("chat_fanout_lag_seconds").record((now - committed).max(0.0));
+        }
         let _ = self
             .inner
             .io

@@ -32,7 +32,7 @@ use socketioxide::extract::{AckSender, Event, SocketRef, State, TryData};
 use socketioxide::handler::{ConnectHandler, FromMessageParts};
 use socketioxide::layer::SocketIoLayer;
 use socketioxide::socket::Socket;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, oneshot};
 
 use crate::AppClients;
 use fanout::{Fanout, io_room, user_room};
@@ -52,6 +52,9 @@ pub struct Session {
     profile: StdMutex<Value>,
     rooms: tokio::sync::Mutex<HashSet<i64>>,
     typing: StdMutex<HashMap<i64, tokio::task::JoinHandle<()>>>,
+    /// Completion of the socket's latest event: the next one waits for it,
+    /// so a socket's events are handled one at a time, in arrival order.
+    last_turn: StdMutex<Option<oneshot::Receiver<()>>>,
 }
 
 impl Session {
@@ -81,6 +84,44 @@ pub struct Realtime {
     fanout: Arc<OnceLock<Fanout>>,
     /// Live local connections, refreshed in the presence store.
     connections: Arc<StdMutex<HashMap<String, i64>>>,
+}
+
+/// A socket event's place in line. Taken synchronously, in arrival order,
+/// when socketioxide extracts the handler's arguments.
+pub struct InOrder {
+    previous: Option<oneshot::Receiver<()>>,
+    _done: Option<oneshot::Sender<()>>,
+}
+
+impl InOrder {
+    async fn wait(&mut self) {
+        if let Some(previous) = self.previous.take() {
+            // Err means the previous handler finished (or died): go on.
+            let _ = previous.await;
+        }
+    }
+}
+
+impl<A: Adapter> FromMessageParts<A> for InOrder {
+    type Error = Infallible;
+    fn from_message_parts(
+        s: &Arc<Socket<A>>,
+        _: &mut socketioxide_core::Value,
+        _: &Option<i64>,
+    ) -> Result<Self, Infallible> {
+        let Some(session) = s.extensions.get::<Arc<Session>>() else {
+            return Ok(Self {
+                previous: None,
+                _done: None,
+            });
+        };
+        let (done, next) = oneshot::channel();
+        let previous = session.last_turn.lock().expect("lock").replace(next);
+        Ok(Self {
+            previous,
+            _done: Some(done),
+        })
+    }
 }
 
 /// Whether the client asked for an ack.
@@ -524,6 +565,7 @@ async fn authenticate(
         profile: StdMutex::new(json!({"id": user.user_id})),
         rooms: tokio::sync::Mutex::new(HashSet::new()),
         typing: StdMutex::new(HashMap::new()),
+        last_turn: StdMutex::new(None),
     };
     socket.extensions.insert(Arc::new(session));
     // Before the client hears it is connected, so no early event is lost.
@@ -541,19 +583,6 @@ async fn on_connect(socket: SocketRef, State(rt): State<Realtime>) {
         .expect("lock")
         .insert(socket.id.to_string(), session.user_id);
 
-    let me = rt.clients.auth.clone().get_me(session.request(GetMeRequest {})).await;
-    let user = match me {
-        Ok(r) => {
-            let user = crate::routes::auth::UserJson::from(r.into_inner().user.unwrap_or_default());
-            let public = json!({"id": user.id, "first_name": user.first_name, "last_name": user.last_name, "avatar_url": user.avatar_url});
-            *session.profile.lock().expect("lock") = public;
-            serde_json::to_value(&user).unwrap_or_default()
-        }
-        Err(status) => {
-            tracing::warn!(code = ?status.code(), "profile unavailable at connect");
-            session.user()
-        }
-    };
     match rt
         .tokens
         .request(OpenConnectionRequest {
@@ -569,6 +598,19 @@ async fn on_connect(socket: SocketRef, State(rt): State<Realtime>) {
         }
         Err(e) => tracing::warn!(error = %e, "presence open failed; the refresher will retry"),
     }
+    let me = rt.clients.auth.clone().get_me(session.request(GetMeRequest {})).await;
+    let user = match me {
+        Ok(r) => {
+            let user = crate::routes::auth::UserJson::from(r.into_inner().user.unwrap_or_default());
+            let public = json!({"id": user.id, "first_name": user.first_name, "last_name": user.last_name, "avatar_url": user.avatar_url});
+            *session.profile.lock().expect("lock") = public;
+            serde_json::to_value(&user).unwrap_or_default()
+        }
+        Err(status) => {
+            tracing::warn!(code = ?status.code(), "profile unavailable at connect");
+            session.user()
+        }
+    };
     let _ = socket.emit("connected", &json!({"user": user}));
     tokio::spawn(watch_expiry(socket.clone(), session));
 }
@@ -643,15 +685,18 @@ macro_rules! on_event {
         $socket.on(
             $name,
             async |s: SocketRef,
+                   mut turn: InOrder,
                    TryData(data): TryData<Value>,
                    ack: AckSender,
                    AckRequested(asked): AckRequested,
                    State(rt): State<Realtime>| {
+                turn.wait().await;
                 let result = match payload(data) {
                     Ok(value) => rt.$method(&s, value).await,
                     Err(e) => Err(e),
                 };
                 respond(&s, ack, asked, $name, result);
+                drop(turn);
             },
         )
     };

@@ -25,6 +25,13 @@ struct Health {
 }
 
 async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
+    if state.draining.load(std::sync::atomic::Ordering::SeqCst) {
+        let health = Health {
+            status: "draining",
+            dependencies: BTreeMap::new(),
+        };
+        return (StatusCode::SERVICE_UNAVAILABLE, Json(health));
+    }
     let checks = state.channels.iter().map(|(short, full, channel)| {
         let mut client = HealthClient::new(channel.clone());
         let request = HealthCheckRequest {

@@ -2,5 +2,6 @@
 
 pub mod auth;
 pub mod health;
+pub mod metrics;
 pub mod profile;
 pub mod rooms;

@@ -39,6 +39,8 @@ pub struct Settings {
     pub redis_url: Option<String>,
     /// `REDIS_CHANNEL_PREFIX`: lets deployments share one Redis.
     pub redis_prefix: String,
+    /// `SHUTDOWN_GRACE_SECS`: how long draining may take before the process exits.
+    pub shutdown_grace: std::time::Duration,
 }
 
 impl Settings {
@@ -54,6 +56,7 @@ impl Settings {
             gateway: chat_gateway::Config::from_env(&data_dir, default_peer)?,
             redis_url: redis_url()?,
             redis_prefix: config::optional("REDIS_CHANNEL_PREFIX").unwrap_or_else(|| "chat:".into()),
+            shutdown_grace: config::seconds_or("SHUTDOWN_GRACE_SECS", 25)?,
         })
     }
 }
@@ -75,9 +78,12 @@ fn redis_url() -> Result<Option<String>, ConfigError> {
 }
 
 /// The listeners a role serves on. `None` where the role has no such surface.
+#[derive(Default)]
 pub struct Listeners {
     pub grpc: Option<TcpListener>,
     pub http: Option<TcpListener>,
+    /// `/metrics` for roles without the gateway's HTTP listener.
+    pub metrics: Option<TcpListener>,
 }
 
 /// Runs `role` until `shutdown` resolves.
@@ -107,38 +113,81 @@ pub async fn run(
 
     let mut routes = tonic::service::RoutesBuilder::default();
     let mut names = Vec::new();
+    let mut pools: Vec<(&'static str, sqlx::AnyPool)> = Vec::new();
     if matches!(role, Role::All | Role::Auth) {
         let service = chat_auth::build(settings.auth.clone())
             .await
             .context("starting the auth service")?;
+        pools.push(("auth", service.database().pool.clone()));
         names.push(service.add_routes(&mut routes));
     }
     if matches!(role, Role::All | Role::Profile) {
         let service = chat_profile::build(settings.profile.clone(), bus.clone())
             .await
             .context("starting the profile service")?;
+        pools.push(("profile", service.database().pool.clone()));
         names.push(service.add_routes(&mut routes));
     }
     if matches!(role, Role::All | Role::Room) {
         let service = chat_room::build(settings.room.clone(), bus.clone())
             .await
             .context("starting the room service")?;
+        pools.push(("room", service.database().pool.clone()));
         names.push(service.add_routes(&mut routes));
     }
     if matches!(role, Role::All | Role::Messaging) {
         let service = chat_messaging::build(settings.messaging.clone(), bus.clone())
             .await
             .context("starting the messaging service")?;
+        pools.push(("messaging", service.database().pool.clone()));
         names.push(service.add_routes(&mut routes));
     }
 
     let mut tasks = tokio::task::JoinSet::new();
     if !names.is_empty() {
         let listener = listeners.grpc.context("this role needs a gRPC listener")?;
-        chat_common::grpc::add_standard_services(&mut routes, &names).await?;
+        let reporter = chat_common::grpc::add_standard_services(&mut routes, &names).await?;
         tracing::info!(addr = %listener.local_addr()?, services = ?names, "gRPC listening");
         let stop = stop.clone();
-        tasks.spawn(async move { chat_common::grpc::serve(listener, routes, stop.cancelled_owned()).await });
+        let served = names.clone();
+        // Readiness fails first; then the server stops taking calls and
+        // lets the in-flight ones finish.
+        let shutdown = async move {
+            stop.cancelled().await;
+            for name in served {
+                reporter
+                    .set_service_status(name, tonic_health::ServingStatus::NotServing)
+                    .await;
+            }
+            reporter
+                .set_service_status("", tonic_health::ServingStatus::NotServing)
+                .await;
+        };
+        tasks.spawn(async move { chat_common::grpc::serve(listener, routes, shutdown).await });
+    }
+    if !pools.is_empty() {
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
+            loop {
+                tick.tick().await;
+                for (service, pool) in &pools {
+                    chat_common::metrics::record_pool(service, pool.size(), pool.num_idle());
+                }
+            }
+        });
+    }
+    if let Some(listener) = listeners.metrics {
+        let stop = stop.clone();
+        let app = axum::Router::new().route(
+            "/metrics",
+            axum::routing::get(|| async { chat_common::metrics::handle().render() }),
+        );
+        tasks.spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(stop.cancelled_owned())
+                .await
+                .context("metrics server failed")
+        });
     }
     if matches!(role, Role::All | Role::Gateway) {
         let listener = listeners.http.context("this role needs an HTTP listener")?;
@@ -147,13 +196,35 @@ pub async fn run(
         let stop = stop.clone();
         tasks.spawn(async move { chat_gateway::serve(listener, state, stop.cancelled_owned()).await });
     }
-    // The first server to stop, for whatever reason, stops the others.
+    chat_common::metrics::handle();
+    // The first server to stop, for whatever reason, stops the others; once
+    // stopping, the grace period bounds how long draining may take.
     let mut result = Ok(());
-    while let Some(joined) = tasks.join_next().await {
-        stop.cancel();
-        let outcome = joined.context("server task panicked").and_then(|r| r);
-        if result.is_ok() {
-            result = outcome;
+    let mut deadline: Option<tokio::time::Instant> = None;
+    loop {
+        let grace_over = async {
+            match deadline {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            joined = tasks.join_next() => {
+                let Some(joined) = joined else { break };
+                stop.cancel();
+                let outcome = joined.context("server task panicked").and_then(|r| r);
+                if result.is_ok() {
+                    result = outcome;
+                }
+            }
+            _ = stop.cancelled(), if deadline.is_none() => {
+                deadline = Some(tokio::time::Instant::now() + settings.shutdown_grace);
+            }
+            _ = grace_over => {
+                tracing::warn!("grace period over; exiting with work still in flight");
+                tasks.abort_all();
+                break;
+            }
         }
     }
     result

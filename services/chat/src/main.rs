@@ -22,6 +22,9 @@ struct Cli {
     /// Where the services serve gRPC.
     #[arg(long, env = "GRPC_ADDR", default_value = "0.0.0.0:50051")]
     grpc_addr: SocketAddr,
+    /// Where service-only roles serve `/metrics` (the gateway serves it on HTTP_ADDR).
+    #[arg(long, env = "METRICS_ADDR", default_value = "0.0.0.0:9090")]
+    metrics_addr: SocketAddr,
 }
 
 #[tokio::main]
@@ -38,6 +41,7 @@ async fn main() -> anyhow::Result<()> {
     let listeners = Listeners {
         grpc: bind(serves_grpc, cli.grpc_addr, "GRPC_ADDR").await?,
         http: bind(serves_http, cli.http_addr, "HTTP_ADDR").await?,
+        metrics: bind(serves_grpc && !serves_http, cli.metrics_addr, "METRICS_ADDR").await?,
     };
     chat::run(cli.role, settings, listeners, chat_common::shutdown::signal()).await
 }

@@ -166,6 +166,7 @@ async fn fan_out_recovers_from_a_redis_restart_without_loss_or_duplicates() {
         Listeners {
             grpc: None,
             http: Some(listener),
+            metrics: None,
         },
         stop.clone().cancelled_owned(),
     ));

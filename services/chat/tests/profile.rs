@@ -371,6 +371,7 @@ async fn avatars_are_shared_between_profile_replicas() {
         Listeners {
             grpc: Some(grpc),
             http: None,
+            metrics: None,
         },
         stop.clone().cancelled_owned(),
     ));
@@ -380,6 +381,7 @@ async fn avatars_are_shared_between_profile_replicas() {
         Listeners {
             grpc: None,
             http: Some(http),
+            metrics: None,
         },
         stop.clone().cancelled_owned(),
     ));

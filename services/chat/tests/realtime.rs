@@ -42,6 +42,7 @@ async fn cluster(backend: Backend) -> Cluster {
         Listeners {
             grpc: None,
             http: Some(listener),
+            metrics: None,
         },
         stop.clone().cancelled_owned(),
     ));

@@ -40,6 +40,7 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     tonic::transport::Server::builder()
         .accept_http1(true)
+        .layer(crate::metrics::GrpcMetricsLayer)
         .layer(tonic_web::GrpcWebLayer::new())
         .add_routes(routes.routes())
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)

@@ -14,6 +14,7 @@ pub mod db;
 pub mod error;
 pub mod grpc;
 pub mod internal;
+pub mod metrics;
 pub mod page;
 pub mod shutdown;
 pub mod telemetry;

@@ -112,6 +112,7 @@ pub struct MessagingService {
 }
 
 struct Inner {
+    db: db::Database,
     store: MessageStore,
     verifier: TokenVerifier,
     rooms: RoomServiceClient<Channel>,
@@ -140,6 +141,7 @@ pub async fn build(config: Config, bus: EventBus) -> anyhow::Result<MessagingSer
     let shared = SharedSubscriber::new(bus.subscriber());
     let service = MessagingService {
         inner: Arc::new(Inner {
+            db: db.clone(),
             store: MessageStore::new(db.pool.clone()),
             verifier: TokenVerifier::from_auth_service(&config.issuer, &config.audience, auth_channel.clone()),
             rooms: RoomServiceClient::new(chat_common::grpc::channel(&config.room_url)?),
@@ -162,6 +164,10 @@ impl MessagingService {
     pub fn add_routes(&self, routes: &mut tonic::service::RoutesBuilder) -> &'static str {
         routes.add_service(MessagingServiceServer::new(self.clone()));
         SERVICE_NAME
+    }
+
+    pub fn database(&self) -> &db::Database {
+        &self.inner.db
     }
 
     /// Room and profile events keep the caches honest and clean up after

@@ -66,6 +66,7 @@ pub struct RoomService {
     verifier: TokenVerifier,
     profiles: ProfileServiceClient<Channel>,
     bus: EventBus,
+    db: db::Database,
 }
 
 pub async fn build(config: Config, bus: EventBus) -> anyhow::Result<RoomService> {
@@ -79,6 +80,7 @@ pub async fn build(config: Config, bus: EventBus) -> anyhow::Result<RoomService>
         ),
         profiles: ProfileServiceClient::new(chat_common::grpc::channel(&config.profile_url)?),
         bus,
+        db,
     })
 }
 
@@ -106,6 +108,10 @@ impl RoomService {
     pub fn add_routes(&self, routes: &mut tonic::service::RoutesBuilder) -> &'static str {
         routes.add_service(RoomServiceServer::new(self.clone()));
         SERVICE_NAME
+    }
+
+    pub fn database(&self) -> &db::Database {
+        &self.db
     }
 
     /// Turns rows into messages, naming each creator from their profile.

@@ -161,6 +161,7 @@ pub fn test_settings(data_dir: PathBuf, database_url: Option<&str>, grpc_addr: &
         },
         redis_url: None,
         redis_prefix: "test:".into(),
+        shutdown_grace: Duration::from_secs(10),
     }
 }
 
@@ -213,6 +214,7 @@ async fn spawn_app_on(
     let listeners = Listeners {
         grpc: Some(grpc_listener),
         http: Some(http_listener),
+        metrics: None,
     };
     let task = tokio::spawn(chat::run(
         Role::All,

@@ -1,0 +1,104 @@
+//! Prometheus metrics: one recorder per process, rendered at `/metrics`.
+//!
+//! Names (all prefixed `chat_`):
+//! - `http_requests_total`, `http_request_duration_seconds` by method, route, status;
+//! - `grpc_requests_total`, `grpc_request_duration_seconds` by rpc and code;
+//! - `socketio_connections` and `fanout_rooms_followed` (gauges);
+//! - `fanout_lag_seconds`: commit to emit, per delivered message;
+//! - `bus_resyncs_total`: bus reconnects and lags that forced a catch-up;
+//! - `db_pool_connections` by service and state (idle, in use).
+
+use std::sync::OnceLock;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+
+const LATENCY_BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// The process's recorder, installed on first use.
+pub fn handle() -> PrometheusHandle {
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), LATENCY_BUCKETS)
+                .expect("static buckets are valid")
+                .build_recorder();
+            let handle = recorder.handle();
+            // Another recorder may already be installed (several apps in one
+            // test process); then this handle still renders what it records.
+            let _ = metrics::set_global_recorder(recorder);
+            handle
+        })
+        .clone()
+}
+
+/// Records one gRPC call.
+pub fn record_grpc(path: &str, code: &str, started: Instant) {
+    let labels = [("rpc", path.to_owned()), ("code", code.to_owned())];
+    metrics::counter!("chat_grpc_requests_total", &labels).increment(1);
+    metrics::histogram!("chat_grpc_request_duration_seconds", &labels).record(started.elapsed().as_secs_f64());
+}
+
+/// Records a pool's state.
+pub fn record_pool(service: &'static str, size: u32, idle: usize) {
+    let in_use = (size as usize).saturating_sub(idle);
+    metrics::gauge!("chat_db_pool_connections", "service" => service, "state" => "idle").set(idle as f64);
+    metrics::gauge!("chat_db_pool_connections", "service" => service, "state" => "in_use").set(in_use as f64);
+}
+
+/// A tower layer that records every gRPC call by method path and status.
+#[derive(Clone, Copy, Default)]
+pub struct GrpcMetricsLayer;
+
+impl<S> tower::Layer<S> for GrpcMetricsLayer {
+    type Service = GrpcMetrics<S>;
+    fn layer(&self, inner: S) -> Self::Service {
+        GrpcMetrics { inner }
+    }
+}
+
+#[derive(Clone)]
+pub struct GrpcMetrics<S> {
+    inner: S,
+}
+
+impl<S, B, RB> tower::Service<http::Request<B>> for GrpcMetrics<S>
+where
+    S: tower::Service<http::Request<B>, Response = http::Response<RB>> + Send,
+    S::Future: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let path = request.uri().path().to_owned();
+        let started = Instant::now();
+        let future = self.inner.call(request);
+        Box::pin(async move {
+            let response = future.await;
+            if let Ok(r) = &response {
+                // Errors come back trailers-only, with the code in the headers.
+                let code = r
+                    .headers()
+                    .get("grpc-status")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("0")
+                    .to_owned();
+                if !path.starts_with("/grpc.reflection") {
+                    record_grpc(&path, &code, started);
+                }
+            }
+            response
+        })
+    }
+}
