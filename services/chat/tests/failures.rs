@@ -8,63 +8,11 @@ use std::time::Duration;
 
 use chat::{Listeners, Role};
 use serde_json::json;
+use support::process::{free_port, gateway_process, wait_http};
 use support::sio::SioClient;
 use support::{Backend, TestApp, spawn_app, spawn_app_with_redis};
 use tokio::net::TcpListener;
 use tokio::process::{Child, Command};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-async fn wait_http(base: &str) {
-    for _ in 0..300 {
-        if reqwest::get(format!("{base}/health"))
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("{base} never became healthy");
-}
-
-/// `chat gateway` as its own OS process, wired to `app`'s services and bus.
-async fn gateway_process(app: &TestApp) -> (Child, String) {
-    let port = free_port();
-    let dir = tempfile::tempdir().unwrap().keep();
-    let child = Command::new(env!("CARGO_BIN_EXE_chat"))
-        .arg("gateway")
-        .env_clear()
-        .env("HTTP_ADDR", format!("127.0.0.1:{port}"))
-        .env("AUTH_SERVICE_URL", &app.grpc)
-        .env("PROFILE_SERVICE_URL", &app.grpc)
-        .env("ROOM_SERVICE_URL", &app.grpc)
-        .env("MESSAGING_SERVICE_URL", &app.grpc)
-        .env("REDIS_URL", app.settings.redis_url.as_deref().unwrap())
-        .env("REDIS_CHANNEL_PREFIX", &app.settings.redis_prefix)
-        .env("INTERNAL_SECRET", "test-internal-secret-0123456789")
-        .env("PRESENCE_TTL_SECS", "3")
-        .env("DATA_DIR", dir)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(if std::env::var("TEST_LOG").is_ok() {
-            Stdio::inherit()
-        } else {
-            Stdio::null()
-        })
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start the chat binary");
-    let base = format!("http://127.0.0.1:{port}");
-    wait_http(&base).await;
-    (child, base)
-}
 
 async fn register(app: &TestApp, email: &str) -> (String, i64) {
     let session = app.register(email, "User").await;

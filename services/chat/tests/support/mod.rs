@@ -3,6 +3,7 @@
 //! clients. Logs stay silent unless `TEST_LOG=1`.
 #![allow(dead_code)]
 
+pub mod process;
 pub mod sio;
 
 use std::path::PathBuf;

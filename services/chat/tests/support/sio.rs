@@ -134,6 +134,16 @@ impl SioClient {
             .expect("connection closed before the ack")
     }
 
+    /// Emits with an ack callback; `None` if the connection drops first.
+    pub async fn try_emit_ack(&mut self, event: &str, data: Value) -> Option<Value> {
+        let id = self.next_ack;
+        self.next_ack += 1;
+        let (tx, rx) = oneshot::channel();
+        self.acks.lock().await.insert(id, tx);
+        self.send_raw(&format!("42{id}{}", serde_json::json!([event, data])));
+        tokio::time::timeout(WAIT, rx).await.ok()?.ok()
+    }
+
     /// The next event of any name.
     pub async fn recv(&mut self) -> Option<(String, Value)> {
         tokio::time::timeout(WAIT, self.events.recv()).await.ok().flatten()
