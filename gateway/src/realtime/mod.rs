@@ -33,6 +33,7 @@ use socketioxide::handler::{ConnectHandler, FromMessageParts};
 use socketioxide::layer::SocketIoLayer;
 use socketioxide::socket::Socket;
 use tokio::sync::{Notify, oneshot};
+use tracing::Instrument;
 
 use crate::AppClients;
 use fanout::{Fanout, io_room, user_room};
@@ -52,6 +53,8 @@ pub struct Session {
     profile: StdMutex<Value>,
     rooms: tokio::sync::Mutex<HashSet<i64>>,
     typing: StdMutex<HashMap<i64, tokio::task::JoinHandle<()>>>,
+    /// Fired when the socket goes away, so its background tasks end.
+    closed: tokio_util::sync::CancellationToken,
     /// Completion of the socket's latest event: the next one waits for it,
     /// so a socket's events are handled one at a time, in arrival order.
     last_turn: StdMutex<Option<oneshot::Receiver<()>>>,
@@ -165,6 +168,8 @@ pub async fn start(
     let (layer, io) = SocketIo::builder()
         .with_state(realtime.clone())
         .max_payload(MAX_PACKET)
+        // Room for bursts to slow clients before emits to them are dropped.
+        .max_buffer_size(1024)
         .build_layer();
     let fanout = Fanout::start(io.clone(), shared, clients.messaging.clone(), tokens).await;
     let _ = realtime.fanout.set(fanout);
@@ -263,16 +268,17 @@ impl Realtime {
         if req.since.is_some_and(|s| s < 0) {
             return Err(EventError::new("invalid_argument", "since must not be negative"));
         }
-        let room = self
+        let joined = self
             .clients
             .room
             .clone()
             .join_room(session.request(JoinRoomRequest { room_id: req.room_id }))
             .await?
-            .into_inner()
-            .room
-            .unwrap_or_default();
-        tracing::debug!(room_id = req.room_id, user = session.user_id, "join: member");
+            .into_inner();
+        let room = joined.room.unwrap_or_default();
+        // Only a new membership is news for the room; a user opening another
+        // tab is not (and announcing every socket would be O(n²) on a mass join).
+        let became_member = joined.joined;
         let mut rooms = session.rooms.lock().await;
         let fresh = !rooms.contains(&req.room_id);
         tracing::debug!(room_id = req.room_id, fresh, "join: attaching");
@@ -324,7 +330,7 @@ impl Realtime {
             "messages_history",
             &json!({"room_id": req.room_id, "messages": history, "has_more": has_more, "since": req.since}),
         );
-        if fresh {
+        if became_member {
             let _ = socket
                 .to(io_room(req.room_id))
                 .emit("user_joined", &json!({"room_id": req.room_id, "user": session.user()}))
@@ -503,15 +509,13 @@ impl Realtime {
         let Some(session) = socket.extensions.get::<Arc<Session>>() else {
             return;
         };
+        session.closed.cancel();
         self.connections.lock().expect("lock").remove(&socket.id.to_string());
         let rooms: Vec<i64> = session.rooms.lock().await.drain().collect();
+        // Closing a tab is presence, not leaving: no `user_left` here.
         for room_id in rooms {
             self.stop_typing(&session, room_id).await;
             self.fanout().detach(room_id).await;
-            let _ = socket
-                .to(io_room(room_id))
-                .emit("user_left", &json!({"room_id": room_id, "user": session.user()}))
-                .await;
         }
         let request = self
             .tokens
@@ -566,6 +570,7 @@ async fn authenticate(
         rooms: tokio::sync::Mutex::new(HashSet::new()),
         typing: StdMutex::new(HashMap::new()),
         last_turn: StdMutex::new(None),
+        closed: tokio_util::sync::CancellationToken::new(),
     };
     socket.extensions.insert(Arc::new(session));
     // Before the client hears it is connected, so no early event is lost.
@@ -624,6 +629,7 @@ async fn watch_expiry(socket: SocketRef, session: Arc<Session>) {
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_secs(left as u64)) => {}
                 _ = session.renewed.notified() => continue,
+                _ = session.closed.cancelled() => return,
             }
             continue;
         }
@@ -637,6 +643,7 @@ async fn watch_expiry(socket: SocketRef, session: Arc<Session>) {
         tokio::select! {
             _ = session.renewed.notified() => {}
             _ = tokio::time::sleep(Duration::from_secs(30)) => {}
+            _ = session.closed.cancelled() => return,
         }
     }
 }
@@ -691,10 +698,17 @@ macro_rules! on_event {
                    AckRequested(asked): AckRequested,
                    State(rt): State<Realtime>| {
                 turn.wait().await;
-                let result = match payload(data) {
-                    Ok(value) => rt.$method(&s, value).await,
-                    Err(e) => Err(e),
-                };
+                // One span per event: the root of the user action's trace.
+                let span = tracing::info_span!("socketio", event = $name, trace_id = tracing::field::Empty);
+                chat_common::telemetry::record_trace_id(&span);
+                let result = async {
+                    match payload(data) {
+                        Ok(value) => rt.$method(&s, value).await,
+                        Err(e) => Err(e),
+                    }
+                }
+                .instrument(span)
+                .await;
                 respond(&s, ack, asked, $name, result);
                 drop(turn);
             },
@@ -721,5 +735,10 @@ fn register_events(socket: &SocketRef) {
             respond(&s, ack, asked, &event, Err(error));
         },
     );
-    socket.on_disconnect(async |s: SocketRef, State(rt): State<Realtime>| rt.disconnected(&s).await);
+    socket.on_disconnect(
+        async |s: SocketRef, reason: socketioxide::socket::DisconnectReason, State(rt): State<Realtime>| {
+            tracing::debug!(socket = %s.id, ?reason, "socket disconnected");
+            rt.disconnected(&s).await
+        },
+    );
 }

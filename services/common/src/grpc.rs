@@ -39,6 +39,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
     tonic::transport::Server::builder()
+        .trace_fn(crate::telemetry::grpc_span)
         .accept_http1(true)
         .layer(crate::metrics::GrpcMetricsLayer)
         .layer(tonic_web::GrpcWebLayer::new())

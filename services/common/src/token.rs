@@ -229,9 +229,11 @@ pub fn bearer(metadata: &tonic::metadata::MetadataMap) -> Result<&str, ServiceEr
 }
 
 /// Puts `authorization: Bearer <token>` on an outgoing request.
+/// Also carries the current trace context, as every outgoing call does.
 pub fn with_bearer<T>(mut request: tonic::Request<T>, token: &str) -> tonic::Request<T> {
     if let Ok(value) = format!("Bearer {token}").parse() {
         request.metadata_mut().insert("authorization", value);
     }
+    crate::telemetry::inject(request.metadata_mut());
     request
 }

@@ -62,6 +62,9 @@ enum Mode {
         /// The gateway's process id, to read its RSS.
         #[arg(long)]
         pid: u32,
+        /// Keep the connections this many seconds, then report how many dropped.
+        #[arg(long, default_value_t = 0)]
+        hold: u64,
     },
     /// Persisted messages per second over gRPC.
     Persist {
@@ -141,6 +144,9 @@ struct Socket {
     out: mpsc::UnboundedSender<String>,
 }
 
+/// Sockets whose connection ended before the run did.
+static DROPPED: AtomicU64 = AtomicU64::new(0);
+
 async fn connect(base: &str, token: &str, on_frame: impl Fn(&str) + Send + 'static) -> anyhow::Result<Socket> {
     let ws = base.replacen("http", "ws", 1);
     let (mut socket, _) =
@@ -152,6 +158,12 @@ async fn connect(base: &str, token: &str, on_frame: impl Fn(&str) + Send + 'stat
     loop {
         let frame = socket.next().await.context("closed during connect")??;
         let text = frame.to_text().unwrap_or_default();
+        if text == "2" {
+            // The first ping can beat the connect ack; unanswered, it ends
+            // the connection 20 s later.
+            socket.send(Frame::text("3")).await?;
+            continue;
+        }
         if text.starts_with("40") {
             break;
         }
@@ -181,6 +193,7 @@ async fn connect(base: &str, token: &str, on_frame: impl Fn(&str) + Send + 'stat
                 },
             }
         }
+        DROPPED.fetch_add(1, Ordering::Relaxed);
     });
     Ok(Socket { out: tx })
 }
@@ -297,15 +310,12 @@ async fn fanout(
         sent += 1;
     }
     let send_window = started.elapsed().as_secs_f64();
-    // Let the tail arrive.
-    let mut last = u64::MAX;
-    for _ in 0..50 {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        let now = deliveries.load(Ordering::Relaxed);
-        if now >= expected || now == last {
-            break;
-        }
-        last = now;
+    // Let the tail arrive: every ack, then every delivery (10 s at most).
+    let tail = Instant::now();
+    while tail.elapsed() < Duration::from_secs(10)
+        && (acked.load(Ordering::Relaxed) < sent || deliveries.load(Ordering::Relaxed) < expected)
+    {
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let received = deliveries.load(Ordering::Relaxed);
     let h = latencies.lock().await;
@@ -319,6 +329,7 @@ async fn fanout(
         expected.saturating_sub(received),
         received as f64 / send_window
     );
+    println!("connections dropped during the run: {}", DROPPED.load(Ordering::Relaxed));
     println!(
         "send→receive latency: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} samples)",
         h.value_at_quantile(0.5) as f64 / 1000.0,
@@ -336,7 +347,7 @@ fn rss_kib(pid: u32) -> anyhow::Result<u64> {
     Ok(line.split_whitespace().nth(1).context("VmRSS value")?.parse()?)
 }
 
-async fn idle(gateway: String, clients: usize, pid: u32) -> anyhow::Result<()> {
+async fn idle(gateway: String, clients: usize, pid: u32, hold: u64) -> anyhow::Result<()> {
     let http = reqwest::Client::new();
     let tokens = accounts(&http, &gateway, 10).await?;
     // Warm the gateway with a few connections so one-off allocations don't count.
@@ -365,6 +376,10 @@ async fn idle(gateway: String, clients: usize, pid: u32) -> anyhow::Result<()> {
         "per idle connection: {:.1} KiB",
         (after.saturating_sub(before)) as f64 / clients as f64
     );
+    if hold > 0 {
+        tokio::time::sleep(Duration::from_secs(hold)).await;
+        println!("after {hold}s: {} connections dropped", DROPPED.load(Ordering::Relaxed));
+    }
     drop(sockets);
     Ok(())
 }
@@ -435,7 +450,7 @@ async fn main() -> anyhow::Result<()> {
             users,
             duration,
         } => fanout(gateways, clients, rooms, rate, senders, users, duration).await,
-        Mode::Idle { gateway, clients, pid } => idle(gateway, clients, pid).await,
+        Mode::Idle { gateway, clients, pid, hold } => idle(gateway, clients, pid, hold).await,
         Mode::Persist {
             gateway,
             grpc,

@@ -69,7 +69,7 @@ fn admin_url() -> String {
 
 fn init_logs() {
     if std::env::var("TEST_LOG").is_ok() {
-        chat_common::telemetry::init();
+        let _ = chat_common::telemetry::init("chat-test");
     }
 }
 

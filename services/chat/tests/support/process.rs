@@ -30,6 +30,11 @@ pub async fn wait_http(base: &str) {
 
 /// `chat gateway` as its own OS process, wired to `app`'s services and bus.
 pub async fn gateway_process(app: &TestApp) -> (Child, String) {
+    gateway_process_with(app, &[]).await
+}
+
+/// The same, with extra environment variables.
+pub async fn gateway_process_with(app: &TestApp, extra: &[(&str, &str)]) -> (Child, String) {
     let port = free_port();
     let dir = tempfile::tempdir().unwrap().keep();
     let child = Command::new(env!("CARGO_BIN_EXE_chat"))
@@ -52,6 +57,7 @@ pub async fn gateway_process(app: &TestApp) -> (Child, String) {
         } else {
             Stdio::null()
         })
+        .envs(extra.iter().copied())
         .kill_on_drop(true)
         .spawn()
         .expect("start the chat binary");
