@@ -12,6 +12,7 @@ use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::Layer;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
@@ -39,14 +40,20 @@ impl Telemetry {
 
 /// Installs the global subscriber from the environment. Safe to call more than once.
 pub fn init(service_name: &str) -> Telemetry {
-    let endpoint = std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT").ok().filter(|e| !e.is_empty());
-    init_with(service_name, endpoint.as_deref())
+    let endpoint = std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .ok()
+        .filter(|e| !e.is_empty());
+    init_with(service_name, endpoint.as_deref(), None)
 }
 
-/// Like [`init`], with the OTLP endpoint given (tests).
-pub fn init_with(service_name: &str, otlp_endpoint: Option<&str>) -> Telemetry {
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,h2=warn,tower=warn,hyper=warn,opentelemetry=warn"));
+/// Like [`init`], with the OTLP endpoint given and, optionally, the log
+/// filter (tests pass `off` to stay quiet).
+pub fn init_with(service_name: &str, otlp_endpoint: Option<&str>, log_filter: Option<&str>) -> Telemetry {
+    let filter = match log_filter {
+        Some(f) => EnvFilter::new(f),
+        None => EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,h2=warn,tower=warn,hyper=warn,opentelemetry=warn")),
+    };
     let json = std::env::var("LOG_FORMAT").is_ok_and(|v| v.eq_ignore_ascii_case("json"));
     let provider = otlp_endpoint.and_then(|endpoint| match exporter(endpoint) {
         Ok(exporter) => {
@@ -65,24 +72,27 @@ pub fn init_with(service_name: &str, otlp_endpoint: Option<&str>) -> Telemetry {
             None
         }
     });
-    let otel = provider
-        .as_ref()
-        .map(|p| tracing_opentelemetry::layer().with_tracer(p.tracer("chat")));
+    // Spans are exported at info whatever RUST_LOG says about log lines.
+    let otel = provider.as_ref().map(|p| {
+        tracing_opentelemetry::layer()
+            .with_tracer(p.tracer("chat"))
+            .with_filter(EnvFilter::new(
+                "info,h2=off,hyper=off,tower=off,sqlx=off,opentelemetry=off",
+            ))
+    });
     if provider.is_some() {
         opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
     }
-    let registry = tracing_subscriber::registry().with(filter).with(otel);
+    let registry = tracing_subscriber::registry().with(otel);
     let _ = if json {
-        registry
-            .with(
-                tracing_subscriber::fmt::layer()
-                    .json()
-                    .flatten_event(true)
-                    .with_current_span(true),
-            )
-            .try_init()
+        let logs = tracing_subscriber::fmt::layer()
+            .json()
+            .flatten_event(true)
+            .with_current_span(true);
+        registry.with(logs.with_filter(filter)).try_init()
     } else {
-        registry.with(tracing_subscriber::fmt::layer().with_target(true)).try_init()
+        let logs = tracing_subscriber::fmt::layer().with_target(true);
+        registry.with(logs.with_filter(filter)).try_init()
     };
     Telemetry { provider }
 }

@@ -142,7 +142,7 @@ pub async fn build(config: Config, bus: EventBus) -> anyhow::Result<MessagingSer
     let service = MessagingService {
         inner: Arc::new(Inner {
             db: db.clone(),
-            store: MessageStore::new(db.pool.clone()),
+            store: MessageStore::new(db.pool.clone(), db.backend),
             verifier: TokenVerifier::from_auth_service(&config.issuer, &config.audience, auth_channel.clone()),
             rooms: RoomServiceClient::new(chat_common::grpc::channel(&config.room_url)?),
             profiles: ProfileServiceClient::new(chat_common::grpc::channel(&config.profile_url)?),

@@ -4,8 +4,9 @@
 //! inside the insert's transaction: the row lock (PostgreSQL) or the write
 //! lock (SQLite) serialises senders per room, so seqs are gap-free.
 
-use chat_common::ServiceResult;
+use chat_common::db::Backend;
 use chat_common::error::is_unique_violation;
+use chat_common::{ServiceError, ServiceResult};
 use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
 
@@ -37,11 +38,12 @@ fn message(r: AnyRow) -> MessageRow {
 #[derive(Clone)]
 pub struct MessageStore {
     pool: AnyPool,
+    backend: Backend,
 }
 
 impl MessageStore {
-    pub fn new(pool: AnyPool) -> Self {
-        Self { pool }
+    pub fn new(pool: AnyPool, backend: Backend) -> Self {
+        Self { pool, backend }
     }
 
     async fn by_client_id(&self, user_id: i64, client_msg_id: &str) -> ServiceResult<Option<MessageRow>> {
@@ -71,38 +73,24 @@ impl MessageStore {
         {
             return Ok((existing, false));
         }
-        let mut tx = self.pool.begin().await?;
-        let seq: i64 = sqlx::query_scalar(
-            "INSERT INTO room_sequences (room_id, last_seq) VALUES ($1, 1) \
-             ON CONFLICT (room_id) DO UPDATE SET last_seq = room_sequences.last_seq + 1 RETURNING last_seq",
-        )
-        .bind(room_id)
-        .fetch_one(&mut *tx)
-        .await?;
-        let inserted = sqlx::query_scalar(
-            "INSERT INTO messages (room_id, seq, user_id, content, client_msg_id, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-        )
-        .bind(room_id)
-        .bind(seq)
-        .bind(user_id)
-        .bind(content)
-        .bind(client_msg_id)
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await;
-        let id: i64 = match inserted {
-            Ok(id) => id,
+        let inserted = match self.backend {
+            Backend::Postgres => {
+                self.insert_postgres(room_id, user_id, content, client_msg_id, now)
+                    .await
+            }
+            Backend::Sqlite => self.insert_sqlite(room_id, user_id, content, client_msg_id, now).await,
+        };
+        let (id, seq) = match inserted {
+            Ok(ids) => ids,
             // The same client_msg_id raced in from another request: the
-            // rollback returns the seq, and the winner's message is the answer.
-            Err(e) if is_unique_violation(&e) && client_msg_id.is_some() => {
-                tx.rollback().await?;
+            // failed insert took its seq bump with it, and the winner's
+            // message is the answer.
+            Err(ServiceError::Db(e)) if is_unique_violation(&e) && client_msg_id.is_some() => {
                 let existing = self.by_client_id(user_id, client_msg_id.unwrap_or_default()).await?;
                 return existing.map(|m| (m, false)).ok_or_else(|| e.into());
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(e),
         };
-        tx.commit().await?;
         Ok((
             MessageRow {
                 id,
@@ -115,6 +103,69 @@ impl MessageStore {
             },
             true,
         ))
+    }
+
+    /// One statement, so one round trip: the sequence bump and the insert
+    /// commit together or not at all, and the row lock on the room's
+    /// sequence orders concurrent senders.
+    async fn insert_postgres(
+        &self,
+        room_id: i64,
+        user_id: i64,
+        content: &str,
+        client_msg_id: Option<&str>,
+        now: i64,
+    ) -> ServiceResult<(i64, i64)> {
+        let row = sqlx::query(
+            "WITH s AS ( \
+                 INSERT INTO room_sequences (room_id, last_seq) VALUES ($1, 1) \
+                 ON CONFLICT (room_id) DO UPDATE SET last_seq = room_sequences.last_seq + 1 \
+                 RETURNING last_seq) \
+             INSERT INTO messages (room_id, seq, user_id, content, client_msg_id, created_at) \
+             SELECT $1, s.last_seq, $2, $3, $4, $5 FROM s RETURNING id, seq",
+        )
+        .bind(room_id)
+        .bind(user_id)
+        .bind(content)
+        .bind(client_msg_id)
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((row.get(0), row.get(1)))
+    }
+
+    /// SQLite has no data-modifying CTEs: a transaction whose first
+    /// statement writes, so it holds the database's write lock throughout.
+    async fn insert_sqlite(
+        &self,
+        room_id: i64,
+        user_id: i64,
+        content: &str,
+        client_msg_id: Option<&str>,
+        now: i64,
+    ) -> ServiceResult<(i64, i64)> {
+        let mut tx = self.pool.begin().await?;
+        let seq: i64 = sqlx::query_scalar(
+            "INSERT INTO room_sequences (room_id, last_seq) VALUES ($1, 1) \
+             ON CONFLICT (room_id) DO UPDATE SET last_seq = room_sequences.last_seq + 1 RETURNING last_seq",
+        )
+        .bind(room_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO messages (room_id, seq, user_id, content, client_msg_id, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        )
+        .bind(room_id)
+        .bind(seq)
+        .bind(user_id)
+        .bind(content)
+        .bind(client_msg_id)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok((id, seq))
     }
 
     /// Up to `limit` messages in ascending seq order: after `after_seq` when
