@@ -329,7 +329,10 @@ async fn fanout(
         expected.saturating_sub(received),
         received as f64 / send_window
     );
-    println!("connections dropped during the run: {}", DROPPED.load(Ordering::Relaxed));
+    println!(
+        "connections dropped during the run: {}",
+        DROPPED.load(Ordering::Relaxed)
+    );
     println!(
         "send→receive latency: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} samples)",
         h.value_at_quantile(0.5) as f64 / 1000.0,
@@ -450,7 +453,12 @@ async fn main() -> anyhow::Result<()> {
             users,
             duration,
         } => fanout(gateways, clients, rooms, rate, senders, users, duration).await,
-        Mode::Idle { gateway, clients, pid, hold } => idle(gateway, clients, pid, hold).await,
+        Mode::Idle {
+            gateway,
+            clients,
+            pid,
+            hold,
+        } => idle(gateway, clients, pid, hold).await,
         Mode::Persist {
             gateway,
             grpc,
