@@ -147,6 +147,37 @@ pub async fn run(
     if !names.is_empty() {
         let listener = listeners.grpc.context("this role needs a gRPC listener")?;
         let reporter = chat_common::grpc::add_standard_services(&mut routes, &names).await?;
+        // Readiness follows the dependencies: a service whose database (or
+        // the bus) doesn't answer reports NOT_SERVING until it does again.
+        let checks: Vec<(&'static str, sqlx::AnyPool)> = names
+            .iter()
+            .copied()
+            .zip(pools.iter().map(|(_, p)| p.clone()))
+            .collect();
+        let (watch_reporter, watch_bus, watch_stop) = (reporter.clone(), bus.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    _ = watch_stop.cancelled() => return,
+                }
+                let bus_up = watch_bus.ping().await;
+                metrics::gauge!("chat_redis_up").set(if bus_up { 1.0 } else { 0.0 });
+                for (name, pool) in &checks {
+                    let db_up = sqlx::query("SELECT 1").execute(pool).await.is_ok();
+                    metrics::gauge!("chat_db_up", "service" => *name).set(if db_up { 1.0 } else { 0.0 });
+                    let status = if db_up && bus_up {
+                        tonic_health::ServingStatus::Serving
+                    } else {
+                        tonic_health::ServingStatus::NotServing
+                    };
+                    if !watch_stop.is_cancelled() {
+                        watch_reporter.set_service_status(*name, status).await;
+                    }
+                }
+            }
+        });
         tracing::info!(addr = %listener.local_addr()?, services = ?names, "gRPC listening");
         let stop = stop.clone();
         let served = names.clone();

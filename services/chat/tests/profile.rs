@@ -357,24 +357,15 @@ async fn avatars_are_shared_between_profile_replicas() {
     assert_eq!(status, 200);
     let url = me["avatar_url"].as_str().unwrap().to_owned();
 
-    // A second profile process and a gateway that only talks to it.
-    let grpc = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    // A second profile-service process (its own OS process, same
+    // PostgreSQL) and a gateway that only talks to it.
+    let database_url = app.settings.profile.database_url.expose().to_owned();
+    let (_second, second_profile) = support::process::service_process(&app, "profile", &database_url).await;
     let http = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let second_profile = format!("http://{}", grpc.local_addr().unwrap());
     let second_http = format!("http://{}", http.local_addr().unwrap());
     let mut settings = app.settings.clone();
     settings.gateway.profile_url = second_profile.clone();
     let stop = tokio_util::sync::CancellationToken::new();
-    let profile = tokio::spawn(chat::run(
-        Role::Profile,
-        settings.clone(),
-        Listeners {
-            grpc: Some(grpc),
-            http: None,
-            metrics: None,
-        },
-        stop.clone().cancelled_owned(),
-    ));
     let gateway = tokio::spawn(chat::run(
         Role::Gateway,
         settings,
@@ -400,7 +391,6 @@ async fn avatars_are_shared_between_profile_replicas() {
     assert_eq!(served, original);
 
     stop.cancel();
-    let _ = profile.await;
     let _ = gateway.await;
     app.stop().await;
 }

@@ -65,3 +65,50 @@ pub async fn gateway_process_with(app: &TestApp, extra: &[(&str, &str)]) -> (Chi
     wait_http(&base).await;
     (child, base)
 }
+
+/// `chat <role>` for one gRPC service as its own OS process, on `app`'s
+/// database server, bus and secret. Returns the process and its gRPC URL.
+pub async fn service_process(app: &TestApp, role: &str, database_url: &str) -> (Child, String) {
+    let grpc = free_port();
+    let metrics = free_port();
+    let dir = tempfile::tempdir().unwrap().keep();
+    let child = Command::new(env!("CARGO_BIN_EXE_chat"))
+        .arg(role)
+        .env_clear()
+        .env("GRPC_ADDR", format!("127.0.0.1:{grpc}"))
+        .env("METRICS_ADDR", format!("127.0.0.1:{metrics}"))
+        .env("DATABASE_URL", database_url)
+        .env("AUTH_SERVICE_URL", &app.grpc)
+        .env("PROFILE_SERVICE_URL", &app.grpc)
+        .env("ROOM_SERVICE_URL", &app.grpc)
+        .env("MESSAGING_SERVICE_URL", &app.grpc)
+        .env(
+            "REDIS_URL",
+            app.settings.redis_url.as_deref().unwrap_or("redis://127.0.0.1:6379"),
+        )
+        .env("REDIS_CHANNEL_PREFIX", &app.settings.redis_prefix)
+        .env("INTERNAL_SECRET", "test-internal-secret-0123456789")
+        .env("DATA_DIR", dir)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(if std::env::var("TEST_LOG").is_ok() {
+            Stdio::inherit()
+        } else {
+            Stdio::null()
+        })
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start the chat binary");
+    // Ready when its metrics listener answers (it binds after start-up).
+    let base = format!("http://127.0.0.1:{metrics}");
+    for _ in 0..300 {
+        if reqwest::get(format!("{base}/metrics"))
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    (child, format!("http://127.0.0.1:{grpc}"))
+}
