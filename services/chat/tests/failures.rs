@@ -14,6 +14,16 @@ use support::{Backend, TestApp, spawn_app, spawn_app_with_redis};
 use tokio::net::TcpListener;
 use tokio::process::{Child, Command};
 
+/// The next `user_status_changed` about `user_id`.
+async fn status_of(client: &mut SioClient, user_id: i64) -> serde_json::Value {
+    loop {
+        let event = client.expect("user_status_changed").await;
+        if event["user_id"].as_i64() == Some(user_id) {
+            return event;
+        }
+    }
+}
+
 async fn register(app: &TestApp, email: &str) -> (String, i64) {
     let session = app.register(email, "User").await;
     (
@@ -33,7 +43,7 @@ async fn a_killed_gateways_users_go_offline_within_the_ttl() {
     let (mut gateway, base) = gateway_process(&app).await;
     let mut victim = SioClient::connect(&base, Some(&token)).await.unwrap();
     victim.expect("connected").await;
-    let online = observer.expect("user_status_changed").await;
+    let online = status_of(&mut observer, user_id).await;
     assert_eq!(
         (online["user_id"].as_i64(), online["status"].as_str()),
         (Some(user_id), Some("online"))
@@ -43,7 +53,7 @@ async fn a_killed_gateways_users_go_offline_within_the_ttl() {
     gateway.start_kill().unwrap();
     gateway.wait().await.unwrap();
     let killed = tokio::time::Instant::now();
-    let offline = observer.expect("user_status_changed").await;
+    let offline = status_of(&mut observer, user_id).await;
     assert_eq!(
         (offline["user_id"].as_i64(), offline["status"].as_str()),
         (Some(user_id), Some("offline"))

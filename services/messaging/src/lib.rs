@@ -385,9 +385,9 @@ impl MessagingService {
         }
     }
 
+    /// Persists a presence change, then announces it, so whoever hears it
+    /// and reads the profile sees the same status.
     async fn presence_changed(&self, user_id: i64, online: bool) {
-        self.publish(PRESENCE_CHANNEL, Event::Presence(PresenceEvent { user_id, online }))
-            .await;
         let status = if online {
             ProfileStatus::Online
         } else {
@@ -413,6 +413,8 @@ impl MessagingService {
         if let Err(e) = persisted.await {
             tracing::warn!(user_id, error = %e, "presence change not persisted");
         }
+        self.publish(PRESENCE_CHANNEL, Event::Presence(PresenceEvent { user_id, online }))
+            .await;
     }
 
     /// A user's token, or a service token (the gateway acting for users).
