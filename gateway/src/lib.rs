@@ -56,11 +56,7 @@ pub struct Config {
 
 impl Config {
     pub fn from_env(data_dir: &std::path::Path, default_peer: &str) -> Result<Self, ConfigError> {
-        let internal_secret = chat_common::internal::load_secret(data_dir).map_err(|e| ConfigError {
-            name: "INTERNAL_SECRET".into(),
-            shown: "(hidden)".into(),
-            reason: e.to_string(),
-        })?;
+        let internal_secret = chat_common::internal::secret_from_env(data_dir)?;
         Ok(Self {
             issuer: config::optional("JWT_ISSUER").unwrap_or_else(|| "chat-auth".into()),
             audience: config::optional("JWT_AUDIENCE").unwrap_or_else(|| "chat".into()),

@@ -18,6 +18,8 @@ use chat_proto::messaging::v1::messaging_service_client::MessagingServiceClient;
 use chat_proto::messaging::v1::room_event::Kind;
 use chat_proto::messaging::v1::stream_events_response::Event;
 use chat_proto::messaging::v1::{ListMessagesRequest, Message, StreamEventsResponse};
+use chat_proto::profile::v1::BatchGetProfilesRequest;
+use chat_proto::profile::v1::profile_service_client::ProfileServiceClient;
 use prost::Message as _;
 use serde_json::json;
 use socketioxide::SocketIo;
@@ -57,6 +59,7 @@ struct Inner {
     io: SocketIo,
     shared: SharedSubscriber,
     messaging: MessagingServiceClient<Channel>,
+    profiles: ProfileServiceClient<Channel>,
     tokens: ServiceTokens,
     feeds: Mutex<HashMap<i64, Feed>>,
 }
@@ -69,6 +72,7 @@ impl Fanout {
         io: SocketIo,
         shared: SharedSubscriber,
         messaging: MessagingServiceClient<Channel>,
+        profiles: ProfileServiceClient<Channel>,
         tokens: ServiceTokens,
     ) -> Self {
         let fanout = Self {
@@ -76,6 +80,7 @@ impl Fanout {
                 io,
                 shared,
                 messaging,
+                profiles,
                 tokens,
                 feeds: Mutex::new(HashMap::new()),
             }),
@@ -221,6 +226,20 @@ impl Fanout {
                         )
                         .await;
                 }
+                // Membership changes, however they were made (REST, gRPC or
+                // a socket's join_room), reach the room's sockets everywhere.
+                Kind::MemberJoined | Kind::MemberLeft => {
+                    let event = if room.kind() == Kind::MemberJoined {
+                        "user_joined"
+                    } else {
+                        "user_left"
+                    };
+                    let user = self.public_user(room.user_id).await;
+                    let _ = io
+                        .to(io_room(room.room_id))
+                        .emit(event, &json!({"room_id": room.room_id, "user": user}))
+                        .await;
+                }
                 Kind::Deleted => {
                     let _ = io.emit("room_deleted", &json!({"room_id": room.room_id})).await;
                     let _ = io.to(io_room(room.room_id)).leave(io_room(room.room_id)).await;
@@ -237,6 +256,37 @@ impl Fanout {
                 let _ = io.emit("user_updated", &payload).await;
             }
             _ => {}
+        }
+    }
+
+    /// A user's public name and avatar, or just the id if the profile
+    /// service can't say right now.
+    async fn public_user(&self, user_id: i64) -> serde_json::Value {
+        let lookup = async {
+            let request = self
+                .inner
+                .tokens
+                .request(BatchGetProfilesRequest {
+                    user_ids: vec![user_id],
+                })
+                .await?;
+            let profiles = self
+                .inner
+                .profiles
+                .clone()
+                .batch_get_profiles(request)
+                .await?
+                .into_inner();
+            Ok::<_, wire::EventError>(profiles.profiles.into_iter().next())
+        };
+        match lookup.await {
+            Ok(Some(p)) => json!({
+                "id": p.user_id,
+                "first_name": p.first_name,
+                "last_name": p.last_name,
+                "avatar_url": Some(p.avatar_url).filter(|u| !u.is_empty()),
+            }),
+            _ => json!({ "id": user_id }),
         }
     }
 

@@ -171,7 +171,14 @@ pub async fn start(
         // Room for bursts to slow clients before emits to them are dropped.
         .max_buffer_size(1024)
         .build_layer();
-    let fanout = Fanout::start(io.clone(), shared, clients.messaging.clone(), tokens).await;
+    let fanout = Fanout::start(
+        io.clone(),
+        shared,
+        clients.messaging.clone(),
+        clients.profile.clone(),
+        tokens,
+    )
+    .await;
     let _ = realtime.fanout.set(fanout);
     io.ns("/", on_connect.with(authenticate));
     tokio::spawn(realtime.clone().refresh_presence(presence_ttl / 3));
@@ -276,9 +283,8 @@ impl Realtime {
             .await?
             .into_inner();
         let room = joined.room.unwrap_or_default();
-        // Only a new membership is news for the room; a user opening another
-        // tab is not (and announcing every socket would be O(n²) on a mass join).
-        let became_member = joined.joined;
+        // A new membership is announced from the room service's event (for
+        // every way of joining); another tab of a member is not news.
         let mut rooms = session.rooms.lock().await;
         let fresh = !rooms.contains(&req.room_id);
         tracing::debug!(room_id = req.room_id, fresh, "join: attaching");
@@ -330,12 +336,6 @@ impl Realtime {
             "messages_history",
             &json!({"room_id": req.room_id, "messages": history, "has_more": has_more, "since": req.since}),
         );
-        if became_member {
-            let _ = socket
-                .to(io_room(req.room_id))
-                .emit("user_joined", &json!({"room_id": req.room_id, "user": session.user()}))
-                .await;
-        }
         Ok(json!({"room_id": req.room_id, "count": history.len()}))
     }
 

@@ -65,11 +65,7 @@ pub struct Config {
 
 impl Config {
     pub fn from_env(data_dir: PathBuf, default_peer: &str) -> Result<Self, ConfigError> {
-        let internal_secret = chat_common::internal::load_secret(&data_dir).map_err(|e| ConfigError {
-            name: "INTERNAL_SECRET".into(),
-            shown: "(hidden)".into(),
-            reason: e.to_string(),
-        })?;
+        let internal_secret = chat_common::internal::secret_from_env(&data_dir)?;
         Ok(Self {
             internal_secret,
             database_url: DatabaseUrl::for_service("auth", &data_dir)?,

@@ -60,6 +60,15 @@ fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     std::fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))
 }
 
+/// [`load_secret`] as a configuration error that names the variable.
+pub fn secret_from_env(data_dir: &Path) -> Result<SecretString, crate::config::ConfigError> {
+    load_secret(data_dir).map_err(|e| crate::config::ConfigError {
+        name: "INTERNAL_SECRET".into(),
+        shown: "(hidden)".into(),
+        reason: e.to_string(),
+    })
+}
+
 /// Hands out this service's token, fetching a new one shortly before the
 /// old one expires. Cheap to clone.
 #[derive(Clone)]

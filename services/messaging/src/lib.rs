@@ -70,11 +70,7 @@ pub struct Config {
 
 impl Config {
     pub fn from_env(data_dir: PathBuf, default_peer: &str) -> Result<Self, ConfigError> {
-        let internal_secret = chat_common::internal::load_secret(&data_dir).map_err(|e| ConfigError {
-            name: "INTERNAL_SECRET".into(),
-            shown: "(hidden)".into(),
-            reason: e.to_string(),
-        })?;
+        let internal_secret = chat_common::internal::secret_from_env(&data_dir)?;
         let presence_ttl = config::seconds_or("PRESENCE_TTL_SECS", 30)?;
         if presence_ttl > Duration::from_secs(60) {
             return Err(ConfigError {
