@@ -169,8 +169,9 @@ async fn upload(app: &TestApp, token: &str, file_name: &str, mime: &str, data: V
         .mime_str(mime)
         .unwrap();
     let form = reqwest::multipart::Form::new().part("avatar", part);
-    let response = app
-        .client
+    // A connection of its own: a refused oversize upload ends its connection
+    // mid-body, which must not poison the shared client's pool.
+    let response = reqwest::Client::new()
         .post(app.url("/profile/me/avatar"))
         .bearer_auth(token)
         .multipart(form)

@@ -306,8 +306,9 @@ impl TestApp {
         body: Vec<u8>,
         token: Option<&str>,
     ) -> (u16, Value) {
-        let mut req = self
-            .client
+        // A connection of its own: a refused body may end it mid-request,
+        // which must not poison the shared client's pool.
+        let mut req = reqwest::Client::new()
             .request(method, self.url(path))
             .header("content-type", content_type)
             .body(body);
