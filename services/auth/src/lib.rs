@@ -1,6 +1,7 @@
 //! The auth service: accounts, passwords and tokens.
 //!
-//! - [`validate`]: the sign-up rules (email, password strength, names).
+//! - [`validate`]: the sign-up rules (email, password strength); names follow
+//!   `chat_common::validate::person_name`, as in the profile service.
 //! - [`password`]: argon2id hashing off the async runtime, with bounded concurrency.
 //! - [`keys`]: the Ed25519 key that signs access tokens.
 //! - [`store`]: the `users` and `refresh_tokens` tables.
@@ -234,8 +235,8 @@ impl AuthRpc for AuthService {
         let req = request.into_inner();
         let email = Email::parse(&req.email)?;
         let password = Password::parse(&req.password)?;
-        let first_name = validate::name("first_name", &req.first_name)?;
-        let last_name = validate::name("last_name", &req.last_name)?;
+        let first_name = chat_common::validate::person_name("first_name", &req.first_name)?;
+        let last_name = chat_common::validate::person_name("last_name", &req.last_name)?;
         if self.store.credentials(email.as_str()).await?.is_some() {
             return Err(ServiceError::AlreadyExists("an account with this email already exists".into()).into());
         }
@@ -374,12 +375,7 @@ impl AuthRpc for AuthService {
         request: Request<BatchGetUsersRequest>,
     ) -> Result<Response<BatchGetUsersResponse>, Status> {
         self.verifier.authenticate_service(&request).await?;
-        let mut ids = request.into_inner().user_ids;
-        ids.sort_unstable();
-        ids.dedup();
-        if ids.len() > 500 {
-            return Err(ServiceError::invalid("user_ids", "at most 500 ids per call").into());
-        }
+        let ids = chat_common::validate::unique_ids(request.into_inner().user_ids, 500, "user_ids")?;
         let users = self
             .store
             .emails(&ids)

@@ -48,28 +48,6 @@ impl Password {
     }
 }
 
-/// A trimmed person's name of 1–100 characters.
-pub fn name(field: &'static str, raw: &str) -> Result<String, ServiceError> {
-    let name = raw.trim();
-    let len = name.chars().count();
-    if len == 0 {
-        return Err(ServiceError::invalid(field, format!("{field} is required")));
-    }
-    if len > 100 {
-        return Err(ServiceError::invalid(
-            field,
-            format!("{field} must be at most 100 characters"),
-        ));
-    }
-    if name.chars().any(char::is_control) {
-        return Err(ServiceError::invalid(
-            field,
-            format!("{field} must not contain control characters"),
-        ));
-    }
-    Ok(name.to_owned())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,13 +68,5 @@ mod tests {
         assert!(Password::parse("Abcdefgh").is_err(), "no digit");
         assert!(Password::parse("Abcde1").is_err(), "short");
         assert!(Password::parse(&format!("Ab1{}", "x".repeat(126))).is_err(), "long");
-    }
-
-    #[test]
-    fn names() {
-        assert_eq!(name("first_name", "  Ana ").unwrap(), "Ana");
-        assert!(name("first_name", "   ").is_err());
-        assert!(name("first_name", &"x".repeat(101)).is_err());
-        assert!(name("first_name", &"x".repeat(100)).is_ok());
     }
 }

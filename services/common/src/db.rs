@@ -196,6 +196,15 @@ impl Database {
     }
 }
 
+/// `{select} ($1, $2, …)` with one placeholder per id, each id bound, never
+/// interpolated: for `… WHERE id IN` batch reads.
+pub fn query_in(select: &str, ids: &[i64]) -> sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments> {
+    let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+    let sql = format!("{select} ({})", placeholders.join(", "));
+    ids.iter()
+        .fold(sqlx::query(AssertSqlSafe(sql)), |query, id| query.bind(*id))
+}
+
 fn ensure_sqlite_dir(url: &str) -> anyhow::Result<()> {
     let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
     let path = path.split('?').next().unwrap_or_default();

@@ -6,6 +6,7 @@
 //! - [`db`]: opening a service's database (PostgreSQL schema or SQLite file) and migrating it.
 //! - [`grpc`]: one tonic server with health, reflection (v1 and v1alpha) and gRPC-Web.
 //! - [`telemetry`]: tracing setup.
+//! - [`validate`]: input rules several services share (names, id batches).
 //! - [`shutdown`]: the SIGTERM / Ctrl-C future passed to every server.
 
 pub mod bus;
@@ -19,6 +20,7 @@ pub mod page;
 pub mod shutdown;
 pub mod telemetry;
 pub mod token;
+pub mod validate;
 
 pub use error::{ServiceError, ServiceResult};
 

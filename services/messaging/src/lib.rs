@@ -610,7 +610,7 @@ impl MessagingRpc for MessagingService {
             .presence
             .open(req.user_id, &req.connection_id, self.inner.presence_ttl)
             .await
-            .map_err(|e| ServiceError::Unavailable(e.to_string()))?;
+            .map_err(ServiceError::from)?;
         if became_online {
             self.presence_changed(req.user_id, true).await;
         }
@@ -628,7 +628,7 @@ impl MessagingRpc for MessagingService {
             .presence
             .close(req.user_id, &req.connection_id)
             .await
-            .map_err(|e| ServiceError::Unavailable(e.to_string()))?;
+            .map_err(ServiceError::from)?;
         if became_offline {
             self.presence_changed(req.user_id, false).await;
         }
@@ -646,7 +646,7 @@ impl MessagingRpc for MessagingService {
                 .presence
                 .open(conn.user_id, &conn.connection_id, self.inner.presence_ttl)
                 .await
-                .map_err(|e| ServiceError::Unavailable(e.to_string()))?;
+                .map_err(ServiceError::from)?;
             if came_back {
                 self.presence_changed(conn.user_id, true).await;
             }
@@ -659,18 +659,8 @@ impl MessagingRpc for MessagingService {
         request: Request<GetPresenceRequest>,
     ) -> Result<Response<GetPresenceResponse>, Status> {
         self.caller(&request).await?;
-        let mut ids = request.into_inner().user_ids;
-        ids.sort_unstable();
-        ids.dedup();
-        if ids.len() > 1000 {
-            return Err(ServiceError::invalid("user_ids", "at most 1000 ids per call").into());
-        }
-        let online_user_ids = self
-            .inner
-            .presence
-            .online(&ids)
-            .await
-            .map_err(|e| ServiceError::Unavailable(e.to_string()))?;
+        let ids = chat_common::validate::unique_ids(request.into_inner().user_ids, 1000, "user_ids")?;
+        let online_user_ids = self.inner.presence.online(&ids).await.map_err(ServiceError::from)?;
         Ok(Response::new(GetPresenceResponse { online_user_ids }))
     }
 }

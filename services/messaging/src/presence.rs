@@ -46,6 +46,12 @@ return 0
 #[error("presence store unavailable: {0}")]
 pub struct PresenceError(String);
 
+impl From<PresenceError> for chat_common::ServiceError {
+    fn from(e: PresenceError) -> Self {
+        Self::Unavailable(e.to_string())
+    }
+}
+
 impl From<redis::RedisError> for PresenceError {
     fn from(e: redis::RedisError) -> Self {
         Self(e.to_string())

@@ -15,6 +15,7 @@ use chat_common::bus::{EventBus, PROFILES_CHANNEL};
 use chat_common::config::{self, ConfigError};
 use chat_common::db::{self, DatabaseUrl, Migrations};
 use chat_common::token::TokenVerifier;
+use chat_common::validate::{person_name, unique_ids};
 use chat_common::{ServiceError, now_micros};
 use chat_proto::messaging::v1::{ProfileEvent, StreamEventsResponse, stream_events_response};
 use chat_proto::profile::v1::profile_service_server::{ProfileService as ProfileRpc, ProfileServiceServer};
@@ -139,22 +140,6 @@ pub fn profile_message(row: ProfileRow) -> Profile {
     }
 }
 
-fn name(field: &'static str, raw: &str) -> Result<String, ServiceError> {
-    let name = raw.trim();
-    match name.chars().count() {
-        0 => Err(ServiceError::invalid(field, format!("{field} is required"))),
-        n if n > 100 => Err(ServiceError::invalid(
-            field,
-            format!("{field} must be at most 100 characters"),
-        )),
-        _ if name.chars().any(char::is_control) => Err(ServiceError::invalid(
-            field,
-            format!("{field} must not contain control characters"),
-        )),
-        _ => Ok(name.to_owned()),
-    }
-}
-
 /// The most profiles one BatchGetProfiles call may ask for.
 const MAX_BATCH: usize = 500;
 
@@ -175,8 +160,8 @@ impl ProfileRpc for ProfileService {
     ) -> Result<Response<UpdateMyProfileResponse>, Status> {
         let caller = self.verifier.authenticate(&request).await?;
         let req = request.into_inner();
-        let first = name("first_name", &req.first_name)?;
-        let last = name("last_name", &req.last_name)?;
+        let first = person_name("first_name", &req.first_name)?;
+        let last = person_name("last_name", &req.last_name)?;
         let row = self
             .store
             .update_names(caller.user_id, &first, &last, now_micros())
@@ -251,12 +236,7 @@ impl ProfileRpc for ProfileService {
         if self.verifier.authenticate(&request).await.is_err() {
             self.verifier.authenticate_service(&request).await?;
         }
-        let mut ids = request.into_inner().user_ids;
-        ids.sort_unstable();
-        ids.dedup();
-        if ids.len() > MAX_BATCH {
-            return Err(ServiceError::invalid("user_ids", format!("at most {MAX_BATCH} ids per call")).into());
-        }
+        let ids = unique_ids(request.into_inner().user_ids, MAX_BATCH, "user_ids")?;
         let rows = self.store.get_many(&ids).await?;
         Ok(Response::new(BatchGetProfilesResponse {
             profiles: rows.into_iter().map(profile_message).collect(),
@@ -272,8 +252,8 @@ impl ProfileRpc for ProfileService {
             return Err(ServiceError::PermissionDenied("only the auth service creates profiles".into()).into());
         }
         let req = request.into_inner();
-        let first = name("first_name", &req.first_name)?;
-        let last = name("last_name", &req.last_name)?;
+        let first = person_name("first_name", &req.first_name)?;
+        let last = person_name("last_name", &req.last_name)?;
         let row = self.store.create(req.user_id, &first, &last, now_micros()).await?;
         Ok(Response::new(CreateProfileResponse {
             profile: Some(profile_message(row)),

@@ -66,16 +66,7 @@ impl ProfileStore {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        // `$1, $2, …`: one placeholder per id, all bound, never interpolated.
-        let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
-        let sql = format!(
-            "SELECT {COLUMNS} FROM profiles WHERE user_id IN ({})",
-            placeholders.join(", ")
-        );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for id in ids {
-            query = query.bind(*id);
-        }
+        let query = chat_common::db::query_in(&format!("SELECT {COLUMNS} FROM profiles WHERE user_id IN"), ids);
         Ok(query.fetch_all(&self.pool).await?.into_iter().map(row).collect())
     }
 

@@ -89,19 +89,7 @@ pub const MAX_NAME: usize = 100;
 
 /// A trimmed room name of 1–100 characters.
 pub fn room_name(raw: &str) -> Result<String, ServiceError> {
-    let name = raw.trim();
-    match name.chars().count() {
-        0 => Err(ServiceError::invalid("name", "room name is required")),
-        n if n > MAX_NAME => Err(ServiceError::invalid(
-            "name",
-            "room name must be at most 100 characters",
-        )),
-        _ if name.chars().any(char::is_control) => Err(ServiceError::invalid(
-            "name",
-            "room name must not contain control characters",
-        )),
-        _ => Ok(name.to_owned()),
-    }
+    chat_common::validate::single_line("name", "room name", raw, MAX_NAME)
 }
 
 impl RoomService {
