@@ -58,10 +58,22 @@ pub struct TokenVerifier {
 }
 
 struct Inner {
-    issuer: String,
-    audience: String,
+    /// The rules for end-user tokens and for service tokens, built once:
+    /// they differ only in the audience.
+    user_rules: Validation,
+    service_rules: Validation,
     keys: RwLock<HashMap<String, DecodingKey>>,
     source: KeySource,
+}
+
+/// EdDSA only, every registered claim required, `iss` and `aud` pinned.
+fn rules(issuer: &str, audience: &str) -> Validation {
+    let mut validation = Validation::new(ALGORITHM);
+    validation.set_audience(&[audience]);
+    validation.set_issuer(&[issuer]);
+    validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
+    validation.leeway = 5;
+    validation
 }
 
 /// Builds a decoding key from a JWK-style Ed25519 public key.
@@ -104,8 +116,8 @@ impl TokenVerifier {
     fn new(issuer: &str, audience: &str, keys: HashMap<String, DecodingKey>, source: KeySource) -> Self {
         Self {
             inner: Arc::new(Inner {
-                issuer: issuer.to_owned(),
-                audience: audience.to_owned(),
+                user_rules: rules(issuer, audience),
+                service_rules: rules(issuer, INTERNAL_AUDIENCE),
                 keys: RwLock::new(keys),
                 source,
             }),
@@ -114,8 +126,7 @@ impl TokenVerifier {
 
     /// Verifies an end-user access token.
     pub async fn verify_user(&self, token: &str) -> Result<AuthUser, ServiceError> {
-        let audience = self.inner.audience.clone();
-        let claims = self.verify(token, &audience).await?;
+        let claims = self.verify(token, &self.inner.user_rules).await?;
         let user_id = claims
             .sub
             .parse::<i64>()
@@ -130,7 +141,7 @@ impl TokenVerifier {
 
     /// Verifies a service-to-service token and returns the calling service's name.
     pub async fn verify_service(&self, token: &str) -> Result<String, ServiceError> {
-        let claims = self.verify(token, INTERNAL_AUDIENCE).await?;
+        let claims = self.verify(token, &self.inner.service_rules).await?;
         claims
             .sub
             .strip_prefix(SERVICE_SUBJECT_PREFIX)
@@ -148,7 +159,7 @@ impl TokenVerifier {
         self.verify_service(bearer(request.metadata())?).await
     }
 
-    async fn verify(&self, token: &str, audience: &str) -> Result<Claims, ServiceError> {
+    async fn verify(&self, token: &str, rules: &Validation) -> Result<Claims, ServiceError> {
         let unauthenticated = |m: &str| ServiceError::Unauthenticated(m.to_owned());
         let header = jsonwebtoken::decode_header(token).map_err(|_| unauthenticated("malformed token"))?;
         if header.alg != ALGORITHM {
@@ -160,12 +171,7 @@ impl TokenVerifier {
             .await?
             .ok_or_else(|| unauthenticated("token signed by an unknown key"))?;
 
-        let mut validation = Validation::new(ALGORITHM);
-        validation.set_audience(&[audience]);
-        validation.set_issuer(&[&self.inner.issuer]);
-        validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
-        validation.leeway = 5;
-        let data = jsonwebtoken::decode::<Claims>(token, &key, &validation).map_err(|e| {
+        let data = jsonwebtoken::decode::<Claims>(token, &key, rules).map_err(|e| {
             use jsonwebtoken::errors::ErrorKind;
             match e.kind() {
                 ErrorKind::ExpiredSignature => unauthenticated("token expired"),
