@@ -210,6 +210,3 @@ pub async fn serve(
         .await
         .context("gateway server failed")
 }
-
-/// How long the gateway waits on a backend before answering 503.
-pub const BACKEND_TIMEOUT: Duration = Duration::from_secs(10);

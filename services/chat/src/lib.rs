@@ -113,33 +113,34 @@ pub async fn run(
 
     let mut routes = tonic::service::RoutesBuilder::default();
     let mut names = Vec::new();
-    let mut pools: Vec<(&'static str, sqlx::AnyPool)> = Vec::new();
+    // (short name, database) of each service run here, in `names` order.
+    let mut databases: Vec<(&'static str, chat_common::db::Database)> = Vec::new();
     if matches!(role, Role::All | Role::Auth) {
         let service = chat_auth::build(settings.auth.clone())
             .await
             .context("starting the auth service")?;
-        pools.push(("auth", service.database().pool.clone()));
+        databases.push(("auth", service.database().clone()));
         names.push(service.add_routes(&mut routes));
     }
     if matches!(role, Role::All | Role::Profile) {
         let service = chat_profile::build(settings.profile.clone(), bus.clone())
             .await
             .context("starting the profile service")?;
-        pools.push(("profile", service.database().pool.clone()));
+        databases.push(("profile", service.database().clone()));
         names.push(service.add_routes(&mut routes));
     }
     if matches!(role, Role::All | Role::Room) {
         let service = chat_room::build(settings.room.clone(), bus.clone())
             .await
             .context("starting the room service")?;
-        pools.push(("room", service.database().pool.clone()));
+        databases.push(("room", service.database().clone()));
         names.push(service.add_routes(&mut routes));
     }
     if matches!(role, Role::All | Role::Messaging) {
         let service = chat_messaging::build(settings.messaging.clone(), bus.clone())
             .await
             .context("starting the messaging service")?;
-        pools.push(("messaging", service.database().pool.clone()));
+        databases.push(("messaging", service.database().clone()));
         names.push(service.add_routes(&mut routes));
     }
 
@@ -147,12 +148,14 @@ pub async fn run(
     if !names.is_empty() {
         let listener = listeners.grpc.context("this role needs a gRPC listener")?;
         let reporter = chat_common::grpc::add_standard_services(&mut routes, &names).await?;
-        // Readiness follows the dependencies: a service whose database (or
-        // the bus) doesn't answer reports NOT_SERVING until it does again.
-        let checks: Vec<(&'static str, sqlx::AnyPool)> = names
+        // Every 5 s: pool gauges, and readiness that follows the
+        // dependencies: a service whose database (or the bus) doesn't answer
+        // reports NOT_SERVING until it does again.
+        let checks: Vec<(&'static str, &'static str, chat_common::db::Database)> = names
             .iter()
             .copied()
-            .zip(pools.iter().map(|(_, p)| p.clone()))
+            .zip(databases)
+            .map(|(name, (short, db))| (name, short, db))
             .collect();
         let (watch_reporter, watch_bus, watch_stop) = (reporter.clone(), bus.clone(), stop.clone());
         tokio::spawn(async move {
@@ -164,8 +167,9 @@ pub async fn run(
                 }
                 let bus_up = watch_bus.ping().await;
                 metrics::gauge!("chat_redis_up").set(if bus_up { 1.0 } else { 0.0 });
-                for (name, pool) in &checks {
-                    let db_up = sqlx::query("SELECT 1").execute(pool).await.is_ok();
+                for (name, short, db) in &checks {
+                    chat_common::metrics::record_pool(short, db.pool.size(), db.pool.num_idle());
+                    let db_up = db.ping().await;
                     metrics::gauge!("chat_db_up", "service" => *name).set(if db_up { 1.0 } else { 0.0 });
                     let status = if db_up && bus_up {
                         tonic_health::ServingStatus::Serving
@@ -195,17 +199,6 @@ pub async fn run(
                 .await;
         };
         tasks.spawn(async move { chat_common::grpc::serve(listener, routes, shutdown).await });
-    }
-    if !pools.is_empty() {
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
-            loop {
-                tick.tick().await;
-                for (service, pool) in &pools {
-                    chat_common::metrics::record_pool(service, pool.size(), pool.num_idle());
-                }
-            }
-        });
     }
     if let Some(listener) = listeners.metrics {
         let stop = stop.clone();

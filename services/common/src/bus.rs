@@ -371,11 +371,6 @@ impl SharedSubscriber {
         false
     }
 
-    /// How many channels have listeners.
-    pub async fn channels(&self) -> usize {
-        self.counts.lock().await.len()
-    }
-
     pub fn events(&self) -> broadcast::Receiver<BusEvent> {
         self.subscriber.events()
     }
