@@ -6,12 +6,10 @@ mod support;
 use std::process::Stdio;
 use std::time::Duration;
 
-use chat::{Listeners, Role};
 use serde_json::json;
-use support::process::{free_port, gateway_process, wait_http};
+use support::process::{free_port, gateway_process};
 use support::sio::SioClient;
-use support::{Backend, TestApp, spawn_app, spawn_app_with_redis};
-use tokio::net::TcpListener;
+use support::{Backend, ExtraGateway, TestApp, spawn_app, spawn_app_with_redis};
 use tokio::process::{Child, Command};
 
 /// The next `user_status_changed` about `user_id`.
@@ -115,20 +113,8 @@ async fn fan_out_recovers_from_a_redis_restart_without_loss_or_duplicates() {
     let app = spawn_app_with_redis(&format!("redis://127.0.0.1:{}", redis.port)).await;
 
     // A second gateway on the same Redis.
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let second = format!("http://{}", listener.local_addr().unwrap());
-    let stop = tokio_util::sync::CancellationToken::new();
-    let task = tokio::spawn(chat::run(
-        Role::Gateway,
-        app.settings.clone(),
-        Listeners {
-            grpc: None,
-            http: Some(listener),
-            metrics: None,
-        },
-        stop.clone().cancelled_owned(),
-    ));
-    wait_http(&second).await;
+    let second_gateway = ExtraGateway::start(app.settings.clone()).await;
+    let second = second_gateway.url.clone();
 
     let (ana, _) = register(&app, "ana@example.com").await;
     let (ben, _) = register(&app, "ben@example.com").await;
@@ -181,7 +167,6 @@ async fn fan_out_recovers_from_a_redis_restart_without_loss_or_duplicates() {
 
     sender.close().await;
     far.close().await;
-    stop.cancel();
-    let _ = task.await;
+    second_gateway.stop().await;
     app.stop().await;
 }

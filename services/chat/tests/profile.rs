@@ -4,13 +4,11 @@ mod support;
 
 use std::io::Cursor;
 
-use chat::{Listeners, Role};
 use chat_proto::profile::v1::profile_service_client::ProfileServiceClient;
 use chat_proto::profile::v1::{BatchGetProfilesRequest, CreateProfileRequest, UpdateMyProfileRequest};
 use image::{DynamicImage, ImageFormat, RgbImage};
 use serde_json::{Value, json};
 use support::{Backend, TestApp, error_code, error_field, spawn_app};
-use tokio::net::TcpListener;
 
 backend_tests!(
     read_and_edit_my_profile,
@@ -362,21 +360,10 @@ async fn avatars_are_shared_between_profile_replicas() {
     // PostgreSQL) and a gateway that only talks to it.
     let database_url = app.settings.profile.database_url.expose().to_owned();
     let (_second, second_profile) = support::process::service_process(&app, "profile", &database_url).await;
-    let http = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let second_http = format!("http://{}", http.local_addr().unwrap());
     let mut settings = app.settings.clone();
     settings.gateway.profile_url = second_profile.clone();
-    let stop = tokio_util::sync::CancellationToken::new();
-    let gateway = tokio::spawn(chat::run(
-        Role::Gateway,
-        settings,
-        Listeners {
-            grpc: None,
-            http: Some(http),
-            metrics: None,
-        },
-        stop.clone().cancelled_owned(),
-    ));
+    let gateway = support::ExtraGateway::start(settings).await;
+    let second_http = gateway.url.clone();
 
     let mut served = None;
     for _ in 0..100 {
@@ -391,7 +378,6 @@ async fn avatars_are_shared_between_profile_replicas() {
     let original = fetch(&app.http, &url).await.bytes().await.unwrap();
     assert_eq!(served, original);
 
-    stop.cancel();
-    let _ = gateway.await;
+    gateway.stop().await;
     app.stop().await;
 }

@@ -7,67 +7,39 @@ mod support;
 use std::collections::HashSet;
 use std::time::Duration;
 
-use chat::{Listeners, Role};
 use serde_json::{Value, json};
 use support::sio::SioClient;
-use support::{Backend, TestApp, spawn_app};
-use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
+use support::{Backend, ExtraGateway, TestApp, spawn_app};
 
 /// The suite plus, on PostgreSQL, a second gateway sharing its Redis.
 struct Cluster {
     app: TestApp,
     gateways: [String; 2],
-    stop: CancellationToken,
-    second: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    second: Option<ExtraGateway>,
 }
 
 async fn cluster(backend: Backend) -> Cluster {
     let app = spawn_app(backend).await;
-    let stop = CancellationToken::new();
     if backend == Backend::Sqlite {
         let http = app.http.clone();
         return Cluster {
             gateways: [http.clone(), http],
             app,
-            stop,
             second: None,
         };
     }
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let second = format!("http://{}", listener.local_addr().unwrap());
-    let task = tokio::spawn(chat::run(
-        Role::Gateway,
-        app.settings.clone(),
-        Listeners {
-            grpc: None,
-            http: Some(listener),
-            metrics: None,
-        },
-        stop.clone().cancelled_owned(),
-    ));
-    for _ in 0..200 {
-        if reqwest::get(format!("{second}/health"))
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let second = ExtraGateway::start(app.settings.clone()).await;
     Cluster {
-        gateways: [app.http.clone(), second],
+        gateways: [app.http.clone(), second.url.clone()],
         app,
-        stop,
-        second: Some(task),
+        second: Some(second),
     }
 }
 
 impl Cluster {
     async fn stop(self) {
-        self.stop.cancel();
-        if let Some(task) = self.second {
-            let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
+        if let Some(second) = self.second {
+            second.stop().await;
         }
         self.app.stop().await;
     }

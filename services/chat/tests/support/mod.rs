@@ -390,6 +390,40 @@ impl TestApp {
     }
 }
 
+/// A gateway-only process (in this test process) beside an app, e.g. a
+/// second gateway on the same bus.
+pub struct ExtraGateway {
+    pub url: String,
+    stop: CancellationToken,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl ExtraGateway {
+    /// Starts a gateway with `settings` and waits until it answers `/health`.
+    pub async fn start(settings: Settings) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let stop = CancellationToken::new();
+        let listeners = Listeners {
+            http: Some(listener),
+            ..Default::default()
+        };
+        let task = tokio::spawn(chat::run(
+            Role::Gateway,
+            settings,
+            listeners,
+            stop.clone().cancelled_owned(),
+        ));
+        process::wait_http(&url).await;
+        Self { url, stop, task }
+    }
+
+    pub async fn stop(self) {
+        self.stop.cancel();
+        let _ = tokio::time::timeout(Duration::from_secs(10), self.task).await;
+    }
+}
+
 pub fn error_code(body: &Value) -> &str {
     body["error"]["code"]
         .as_str()

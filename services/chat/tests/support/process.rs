@@ -28,56 +28,13 @@ pub async fn wait_http(base: &str) {
     panic!("{base} never became healthy");
 }
 
-/// `chat gateway` as its own OS process, wired to `app`'s services and bus.
-pub async fn gateway_process(app: &TestApp) -> (Child, String) {
-    gateway_process_with(app, &[]).await
-}
-
-/// The same, with extra environment variables.
-pub async fn gateway_process_with(app: &TestApp, extra: &[(&str, &str)]) -> (Child, String) {
-    let port = free_port();
+/// `chat <role>` as its own OS process, wired to `app`'s services, bus and
+/// secret, with `env` on top.
+fn role_process(app: &TestApp, role: &str, env: &[(&str, String)]) -> Child {
     let dir = tempfile::tempdir().unwrap().keep();
-    let child = Command::new(env!("CARGO_BIN_EXE_chat"))
-        .arg("gateway")
-        .env_clear()
-        .env("HTTP_ADDR", format!("127.0.0.1:{port}"))
-        .env("AUTH_SERVICE_URL", &app.grpc)
-        .env("PROFILE_SERVICE_URL", &app.grpc)
-        .env("ROOM_SERVICE_URL", &app.grpc)
-        .env("MESSAGING_SERVICE_URL", &app.grpc)
-        .env("REDIS_URL", app.settings.redis_url.as_deref().unwrap())
-        .env("REDIS_CHANNEL_PREFIX", &app.settings.redis_prefix)
-        .env("INTERNAL_SECRET", "test-internal-secret-0123456789")
-        .env("PRESENCE_TTL_SECS", "3")
-        .env("DATA_DIR", dir)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(if std::env::var("TEST_LOG").is_ok() {
-            Stdio::inherit()
-        } else {
-            Stdio::null()
-        })
-        .envs(extra.iter().copied())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start the chat binary");
-    let base = format!("http://127.0.0.1:{port}");
-    wait_http(&base).await;
-    (child, base)
-}
-
-/// `chat <role>` for one gRPC service as its own OS process, on `app`'s
-/// database server, bus and secret. Returns the process and its gRPC URL.
-pub async fn service_process(app: &TestApp, role: &str, database_url: &str) -> (Child, String) {
-    let grpc = free_port();
-    let metrics = free_port();
-    let dir = tempfile::tempdir().unwrap().keep();
-    let child = Command::new(env!("CARGO_BIN_EXE_chat"))
+    Command::new(env!("CARGO_BIN_EXE_chat"))
         .arg(role)
         .env_clear()
-        .env("GRPC_ADDR", format!("127.0.0.1:{grpc}"))
-        .env("METRICS_ADDR", format!("127.0.0.1:{metrics}"))
-        .env("DATABASE_URL", database_url)
         .env("AUTH_SERVICE_URL", &app.grpc)
         .env("PROFILE_SERVICE_URL", &app.grpc)
         .env("ROOM_SERVICE_URL", &app.grpc)
@@ -88,8 +45,10 @@ pub async fn service_process(app: &TestApp, role: &str, database_url: &str) -> (
         )
         .env("REDIS_CHANNEL_PREFIX", &app.settings.redis_prefix)
         .env("INTERNAL_SECRET", "test-internal-secret-0123456789")
+        .env("PRESENCE_TTL_SECS", "3")
         .env("DATA_DIR", dir)
         .env("RUST_LOG", "warn")
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .stdout(Stdio::null())
         .stderr(if std::env::var("TEST_LOG").is_ok() {
             Stdio::inherit()
@@ -98,7 +57,36 @@ pub async fn service_process(app: &TestApp, role: &str, database_url: &str) -> (
         })
         .kill_on_drop(true)
         .spawn()
-        .expect("start the chat binary");
+        .expect("start the chat binary")
+}
+
+/// `chat gateway` as its own OS process, wired to `app`'s services and bus.
+pub async fn gateway_process(app: &TestApp) -> (Child, String) {
+    gateway_process_with(app, &[]).await
+}
+
+/// The same, with extra environment variables.
+pub async fn gateway_process_with(app: &TestApp, extra: &[(&str, &str)]) -> (Child, String) {
+    let port = free_port();
+    let mut env = vec![("HTTP_ADDR", format!("127.0.0.1:{port}"))];
+    env.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
+    let child = role_process(app, "gateway", &env);
+    let base = format!("http://127.0.0.1:{port}");
+    wait_http(&base).await;
+    (child, base)
+}
+
+/// `chat <role>` for one gRPC service as its own OS process, on
+/// `database_url`. Returns the process and its gRPC URL.
+pub async fn service_process(app: &TestApp, role: &str, database_url: &str) -> (Child, String) {
+    let grpc = free_port();
+    let metrics = free_port();
+    let env = [
+        ("GRPC_ADDR", format!("127.0.0.1:{grpc}")),
+        ("METRICS_ADDR", format!("127.0.0.1:{metrics}")),
+        ("DATABASE_URL", database_url.to_owned()),
+    ];
+    let child = role_process(app, role, &env);
     // Ready when its metrics listener answers (it binds after start-up).
     let base = format!("http://127.0.0.1:{metrics}");
     for _ in 0..300 {
