@@ -167,9 +167,8 @@ async fn upload(app: &TestApp, token: &str, file_name: &str, mime: &str, data: V
         .mime_str(mime)
         .unwrap();
     let form = reqwest::multipart::Form::new().part("avatar", part);
-    // A connection of its own: a refused oversize upload ends its connection
-    // mid-body, which must not poison the shared client's pool.
-    let response = reqwest::Client::new()
+    let response = app
+        .client
         .post(app.url("/profile/me/avatar"))
         .bearer_auth(token)
         .multipart(form)

@@ -306,9 +306,8 @@ impl TestApp {
         body: Vec<u8>,
         token: Option<&str>,
     ) -> (u16, Value) {
-        // A connection of its own: a refused body may end it mid-request,
-        // which must not poison the shared client's pool.
-        let mut req = reqwest::Client::new()
+        let mut req = self
+            .client
             .request(method, self.url(path))
             .header("content-type", content_type)
             .body(body);
