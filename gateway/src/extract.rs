@@ -108,6 +108,6 @@ impl<S: Send + Sync> FromRequestParts<S> for BearerToken {
 impl BearerToken {
     /// Wraps `message` in a gRPC request carrying this token.
     pub fn request<T>(&self, message: T) -> tonic::Request<T> {
-        chat_common::token::with_bearer(tonic::Request::new(message), &self.0)
+        chat_platform::token::with_bearer(tonic::Request::new(message), &self.0)
     }
 }

@@ -20,10 +20,10 @@ use anyhow::Context;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, StatusCode, header};
-use chat_common::bus::{EventBus, SharedSubscriber};
-use chat_common::config::{self, ConfigError};
-use chat_common::internal::ServiceTokens;
-use chat_common::token::TokenVerifier;
+use chat_platform::bus::{EventBus, SharedSubscriber};
+use chat_platform::config::{self, ConfigError};
+use chat_platform::internal::ServiceTokens;
+use chat_platform::token::TokenVerifier;
 use chat_proto::auth::v1::auth_service_client::AuthServiceClient;
 use chat_proto::messaging::v1::messaging_service_client::MessagingServiceClient;
 use chat_proto::profile::v1::profile_service_client::ProfileServiceClient;
@@ -56,7 +56,7 @@ pub struct Config {
 
 impl Config {
     pub fn from_env(data_dir: &std::path::Path, default_peer: &str) -> Result<Self, ConfigError> {
-        let internal_secret = chat_common::internal::secret_from_env(data_dir)?;
+        let internal_secret = chat_platform::internal::secret_from_env(data_dir)?;
         Ok(Self {
             issuer: config::optional("JWT_ISSUER").unwrap_or_else(|| "chat-auth".into()),
             audience: config::optional("JWT_AUDIENCE").unwrap_or_else(|| "chat".into()),
@@ -113,7 +113,7 @@ impl std::ops::Deref for AppState {
 impl AppState {
     /// Connects (lazily) to the services and starts the Socket.IO fan-out on `bus`.
     pub async fn new(config: Config, bus: &EventBus) -> anyhow::Result<Self> {
-        let channel = |url: &str| chat_common::grpc::channel(url);
+        let channel = |url: &str| chat_platform::grpc::channel(url);
         let auth = channel(&config.auth_url)?;
         let profile = channel(&config.profile_url)?;
         let room = channel(&config.room_url)?;

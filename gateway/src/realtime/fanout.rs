@@ -12,8 +12,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chat_common::bus::{BusEvent, PRESENCE_CHANNEL, PROFILES_CHANNEL, ROOMS_CHANNEL, SharedSubscriber, room_channel};
-use chat_common::internal::ServiceTokens;
+use chat_platform::bus::{BusEvent, PRESENCE_CHANNEL, PROFILES_CHANNEL, ROOMS_CHANNEL, SharedSubscriber, room_channel};
+use chat_platform::internal::ServiceTokens;
 use chat_proto::messaging::v1::messaging_service_client::MessagingServiceClient;
 use chat_proto::messaging::v1::room_event::Kind;
 use chat_proto::messaging::v1::stream_events_response::Event;

@@ -17,8 +17,8 @@ use std::convert::Infallible;
 use std::sync::{Arc, Mutex as StdMutex, OnceLock};
 use std::time::Duration;
 
-use chat_common::internal::ServiceTokens;
-use chat_common::token::{TokenVerifier, with_bearer};
+use chat_platform::internal::ServiceTokens;
+use chat_platform::token::{TokenVerifier, with_bearer};
 use chat_proto::auth::v1::GetMeRequest;
 use chat_proto::messaging::v1::{
     CloseConnectionRequest, ConnectionRef, ListMessagesRequest, Message, OpenConnectionRequest,
@@ -155,7 +155,7 @@ pub async fn start(
     clients: AppClients,
     verifier: TokenVerifier,
     tokens: ServiceTokens,
-    shared: chat_common::bus::SharedSubscriber,
+    shared: chat_platform::bus::SharedSubscriber,
     presence_ttl: Duration,
 ) -> (SocketIoLayer, SocketIo, Realtime) {
     let realtime = Realtime {
@@ -700,7 +700,7 @@ macro_rules! on_event {
                 turn.wait().await;
                 // One span per event: the root of the user action's trace.
                 let span = tracing::info_span!("socketio", event = $name, trace_id = tracing::field::Empty);
-                chat_common::telemetry::record_trace_id(&span);
+                chat_platform::telemetry::record_trace_id(&span);
                 let result = async {
                     match payload(data) {
                         Ok(value) => rt.$method(&s, value).await,

@@ -119,8 +119,8 @@ impl From<tonic::Status> for EventError {
     }
 }
 
-impl From<chat_common::ServiceError> for EventError {
-    fn from(e: chat_common::ServiceError) -> Self {
+impl From<chat_platform::ServiceError> for EventError {
+    fn from(e: chat_platform::ServiceError) -> Self {
         tonic::Status::from(e).into()
     }
 }

@@ -20,7 +20,7 @@ async fn render(State(state): State<AppState>) -> impl IntoResponse {
     metrics::gauge!("chat_fanout_rooms_followed").set(state.realtime.rooms_followed().await as f64);
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
-        chat_common::metrics::handle().render(),
+        chat_platform::metrics::handle().render(),
     )
 }
 

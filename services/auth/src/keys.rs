@@ -9,7 +9,7 @@ use std::path::Path;
 use anyhow::Context;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chat_common::token::{ALGORITHM, Claims, INTERNAL_AUDIENCE, SERVICE_SUBJECT_PREFIX};
+use chat_platform::token::{ALGORITHM, Claims, INTERNAL_AUDIENCE, SERVICE_SUBJECT_PREFIX};
 use chat_proto::auth::v1::PublicKey;
 use ed25519_dalek::SigningKey;
 use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey, spki::der::pem::LineEnding};

@@ -1,7 +1,7 @@
 //! The auth service: accounts, passwords and tokens.
 //!
 //! - [`validate`]: the sign-up rules (email, password strength); names follow
-//!   `chat_common::validate::person_name`, as in the profile service.
+//!   `chat_platform::validate::person_name`, as in the profile service.
 //! - [`password`]: argon2id hashing off the async runtime, with bounded concurrency.
 //! - [`keys`]: the Ed25519 key that signs access tokens.
 //! - [`store`]: the `users` and `refresh_tokens` tables.
@@ -19,11 +19,11 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chat_common::config::{self, ConfigError};
-use chat_common::db::{self, DatabaseUrl, Migrations};
-use chat_common::error::from_peer;
-use chat_common::token::{TokenVerifier, with_bearer};
-use chat_common::{ServiceError, ServiceResult, now_micros};
+use chat_platform::config::{self, ConfigError};
+use chat_platform::db::{self, DatabaseUrl, Migrations};
+use chat_platform::error::from_peer;
+use chat_platform::token::{TokenVerifier, with_bearer};
+use chat_platform::{ServiceError, ServiceResult, now_micros};
 use chat_proto::auth::v1::auth_service_server::{AuthService as AuthRpc, AuthServiceServer};
 use chat_proto::auth::v1::*;
 use chat_proto::profile::v1::profile_service_client::ProfileServiceClient;
@@ -66,7 +66,7 @@ pub struct Config {
 
 impl Config {
     pub fn from_env(data_dir: PathBuf, default_peer: &str) -> Result<Self, ConfigError> {
-        let internal_secret = chat_common::internal::secret_from_env(&data_dir)?;
+        let internal_secret = chat_platform::internal::secret_from_env(&data_dir)?;
         Ok(Self {
             internal_secret,
             database_url: DatabaseUrl::for_service("auth", &data_dir)?,
@@ -126,7 +126,7 @@ pub async fn build(config: Config) -> anyhow::Result<AuthService> {
         hashing: PasswordHashing::new(config.hash_concurrency)?,
         signer: std::sync::Arc::new(signer),
         verifier,
-        profiles: ProfileServiceClient::new(chat_common::grpc::channel(&config.profile_url)?),
+        profiles: ProfileServiceClient::new(chat_platform::grpc::channel(&config.profile_url)?),
         config,
         db,
     })
@@ -235,8 +235,8 @@ impl AuthRpc for AuthService {
         let req = request.into_inner();
         let email = Email::parse(&req.email)?;
         let password = Password::parse(&req.password)?;
-        let first_name = chat_common::validate::person_name("first_name", &req.first_name)?;
-        let last_name = chat_common::validate::person_name("last_name", &req.last_name)?;
+        let first_name = chat_platform::validate::person_name("first_name", &req.first_name)?;
+        let last_name = chat_platform::validate::person_name("last_name", &req.last_name)?;
         if self.store.credentials(email.as_str()).await?.is_some() {
             return Err(ServiceError::AlreadyExists("an account with this email already exists".into()).into());
         }
@@ -340,7 +340,7 @@ impl AuthRpc for AuthService {
 
     async fn get_me(&self, request: Request<GetMeRequest>) -> Result<Response<GetMeResponse>, Status> {
         let caller = self.verifier.authenticate(&request).await?;
-        let bearer = chat_common::token::bearer(request.metadata())?;
+        let bearer = chat_platform::token::bearer(request.metadata())?;
         let user = self.user(caller.user_id, bearer).await?;
         Ok(Response::new(GetMeResponse { user: Some(user) }))
     }
@@ -375,7 +375,7 @@ impl AuthRpc for AuthService {
         request: Request<BatchGetUsersRequest>,
     ) -> Result<Response<BatchGetUsersResponse>, Status> {
         self.verifier.authenticate_service(&request).await?;
-        let ids = chat_common::validate::unique_ids(request.into_inner().user_ids, 500, "user_ids")?;
+        let ids = chat_platform::validate::unique_ids(request.into_inner().user_ids, 500, "user_ids")?;
         let users = self
             .store
             .emails(&ids)

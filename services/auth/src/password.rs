@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use argon2::{Argon2, PasswordHasher, PasswordVerifier};
-use chat_common::ServiceError;
+use chat_platform::ServiceError;
 use tokio::sync::Semaphore;
 
 #[derive(Clone)]

@@ -1,7 +1,7 @@
 //! The auth service's tables: `users` and `refresh_tokens`.
 
-use chat_common::error::is_unique_violation;
-use chat_common::{ServiceError, ServiceResult};
+use chat_platform::error::is_unique_violation;
+use chat_platform::{ServiceError, ServiceResult};
 use sqlx::{AnyPool, Row};
 
 #[derive(Debug, Clone)]
@@ -71,7 +71,7 @@ impl AuthStore {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let query = chat_common::db::query_in("SELECT id, email FROM users WHERE id IN", ids);
+        let query = chat_platform::db::query_in("SELECT id, email FROM users WHERE id IN", ids);
         Ok(query
             .fetch_all(&self.pool)
             .await?

@@ -1,6 +1,6 @@
 //! Validated inputs: every value here has passed the sign-up rules.
 
-use chat_common::ServiceError;
+use chat_platform::ServiceError;
 
 /// A trimmed, lower-cased, syntactically valid email address.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -18,15 +18,15 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use chat_common::bus::{
+use chat_platform::bus::{
     BusEvent, EventBus, PRESENCE_CHANNEL, PROFILES_CHANNEL, ROOMS_CHANNEL, SharedSubscriber, room_channel,
 };
-use chat_common::config::{self, ConfigError};
-use chat_common::db::{self, DatabaseUrl, Migrations};
-use chat_common::error::from_peer;
-use chat_common::internal::ServiceTokens;
-use chat_common::token::{AuthUser, TokenVerifier};
-use chat_common::{ServiceError, ServiceResult, now_micros};
+use chat_platform::config::{self, ConfigError};
+use chat_platform::db::{self, DatabaseUrl, Migrations};
+use chat_platform::error::from_peer;
+use chat_platform::internal::ServiceTokens;
+use chat_platform::token::{AuthUser, TokenVerifier};
+use chat_platform::{ServiceError, ServiceResult, now_micros};
 use chat_proto::auth::v1::BatchGetUsersRequest;
 use chat_proto::auth::v1::auth_service_client::AuthServiceClient;
 use chat_proto::messaging::v1::messaging_service_server::{MessagingService as MessagingRpc, MessagingServiceServer};
@@ -70,7 +70,7 @@ pub struct Config {
 
 impl Config {
     pub fn from_env(data_dir: PathBuf, default_peer: &str) -> Result<Self, ConfigError> {
-        let internal_secret = chat_common::internal::secret_from_env(&data_dir)?;
+        let internal_secret = chat_platform::internal::secret_from_env(&data_dir)?;
         let presence_ttl = config::seconds_or("PRESENCE_TTL_SECS", 30)?;
         if presence_ttl > Duration::from_secs(60) {
             return Err(ConfigError {
@@ -126,7 +126,7 @@ struct Inner {
 
 pub async fn build(config: Config, bus: EventBus) -> anyhow::Result<MessagingService> {
     let db = db::connect(&config.database_url, "messaging", Some(&migrations())).await?;
-    let auth_channel = chat_common::grpc::channel(&config.auth_url)?;
+    let auth_channel = chat_platform::grpc::channel(&config.auth_url)?;
     let presence = match (bus.redis_client(), bus.prefix()) {
         (Some(conn), Some(prefix)) => PresenceStore::Redis {
             conn: conn.clone(),
@@ -140,8 +140,8 @@ pub async fn build(config: Config, bus: EventBus) -> anyhow::Result<MessagingSer
             db: db.clone(),
             store: MessageStore::new(db.pool.clone(), db.backend),
             verifier: TokenVerifier::from_auth_service(&config.issuer, &config.audience, auth_channel.clone()),
-            rooms: RoomServiceClient::new(chat_common::grpc::channel(&config.room_url)?),
-            profiles: ProfileServiceClient::new(chat_common::grpc::channel(&config.profile_url)?),
+            rooms: RoomServiceClient::new(chat_platform::grpc::channel(&config.room_url)?),
+            profiles: ProfileServiceClient::new(chat_platform::grpc::channel(&config.profile_url)?),
             auth: AuthServiceClient::new(auth_channel.clone()),
             tokens: ServiceTokens::new("messaging", config.internal_secret.clone(), auth_channel),
             bus,
@@ -492,7 +492,7 @@ impl MessagingRpc for MessagingService {
         if let Caller::User(user) = caller {
             self.require_member(req.room_id, user.user_id).await?;
         }
-        let limit = chat_common::page::page_size(req.page_size, 50, 100)?;
+        let limit = chat_platform::page::page_size(req.page_size, 50, 100)?;
         let (rows, has_more) = self
             .inner
             .store
@@ -659,7 +659,7 @@ impl MessagingRpc for MessagingService {
         request: Request<GetPresenceRequest>,
     ) -> Result<Response<GetPresenceResponse>, Status> {
         self.caller(&request).await?;
-        let ids = chat_common::validate::unique_ids(request.into_inner().user_ids, 1000, "user_ids")?;
+        let ids = chat_platform::validate::unique_ids(request.into_inner().user_ids, 1000, "user_ids")?;
         let online_user_ids = self.inner.presence.online(&ids).await.map_err(ServiceError::from)?;
         Ok(Response::new(GetPresenceResponse { online_user_ids }))
     }

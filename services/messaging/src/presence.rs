@@ -46,7 +46,7 @@ return 0
 #[error("presence store unavailable: {0}")]
 pub struct PresenceError(String);
 
-impl From<PresenceError> for chat_common::ServiceError {
+impl From<PresenceError> for chat_platform::ServiceError {
     fn from(e: PresenceError) -> Self {
         Self::Unavailable(e.to_string())
     }

@@ -4,9 +4,9 @@
 //! inside the insert's transaction: the row lock (PostgreSQL) or the write
 //! lock (SQLite) serialises senders per room, so seqs are gap-free.
 
-use chat_common::db::Backend;
-use chat_common::error::is_unique_violation;
-use chat_common::{ServiceError, ServiceResult};
+use chat_platform::db::Backend;
+use chat_platform::error::is_unique_violation;
+use chat_platform::{ServiceError, ServiceResult};
 use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
 

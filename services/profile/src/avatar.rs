@@ -7,7 +7,7 @@
 
 use std::io::Cursor;
 
-use chat_common::ServiceError;
+use chat_platform::ServiceError;
 use image::{ImageFormat, ImageReader, Limits};
 use sha2::{Digest, Sha256};
 

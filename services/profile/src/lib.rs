@@ -11,12 +11,12 @@ pub mod store;
 
 use std::path::PathBuf;
 
-use chat_common::bus::{EventBus, PROFILES_CHANNEL};
-use chat_common::config::{self, ConfigError};
-use chat_common::db::{self, DatabaseUrl, Migrations};
-use chat_common::token::TokenVerifier;
-use chat_common::validate::{person_name, unique_ids};
-use chat_common::{ServiceError, now_micros};
+use chat_platform::bus::{EventBus, PROFILES_CHANNEL};
+use chat_platform::config::{self, ConfigError};
+use chat_platform::db::{self, DatabaseUrl, Migrations};
+use chat_platform::token::TokenVerifier;
+use chat_platform::validate::{person_name, unique_ids};
+use chat_platform::{ServiceError, now_micros};
 use chat_proto::messaging::v1::{ProfileEvent, StreamEventsResponse, stream_events_response};
 use chat_proto::profile::v1::profile_service_server::{ProfileService as ProfileRpc, ProfileServiceServer};
 use chat_proto::profile::v1::*;
@@ -68,7 +68,7 @@ pub async fn build(config: Config, bus: EventBus) -> anyhow::Result<ProfileServi
     let verifier = TokenVerifier::from_auth_service(
         &config.issuer,
         &config.audience,
-        chat_common::grpc::channel(&config.auth_url)?,
+        chat_platform::grpc::channel(&config.auth_url)?,
     );
     Ok(ProfileService {
         store: ProfileStore::new(db.pool.clone()),

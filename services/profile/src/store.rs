@@ -1,6 +1,6 @@
 //! The profile service's tables: `profiles` and `avatars`.
 
-use chat_common::ServiceResult;
+use chat_platform::ServiceResult;
 use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
 
@@ -66,7 +66,7 @@ impl ProfileStore {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let query = chat_common::db::query_in(&format!("SELECT {COLUMNS} FROM profiles WHERE user_id IN"), ids);
+        let query = chat_platform::db::query_in(&format!("SELECT {COLUMNS} FROM profiles WHERE user_id IN"), ids);
         Ok(query.fetch_all(&self.pool).await?.into_iter().map(row).collect())
     }
 

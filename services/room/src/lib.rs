@@ -10,13 +10,13 @@ pub mod store;
 
 use std::path::PathBuf;
 
-use chat_common::bus::{EventBus, ROOMS_CHANNEL, room_channel};
-use chat_common::config::{self, ConfigError};
-use chat_common::db::{self, DatabaseUrl, Migrations};
-use chat_common::error::from_peer;
-use chat_common::page;
-use chat_common::token::{TokenVerifier, bearer, with_bearer};
-use chat_common::{ServiceError, ServiceResult, now_micros};
+use chat_platform::bus::{EventBus, ROOMS_CHANNEL, room_channel};
+use chat_platform::config::{self, ConfigError};
+use chat_platform::db::{self, DatabaseUrl, Migrations};
+use chat_platform::error::from_peer;
+use chat_platform::page;
+use chat_platform::token::{TokenVerifier, bearer, with_bearer};
+use chat_platform::{ServiceError, ServiceResult, now_micros};
 use chat_proto::messaging::v1::room_event::Kind;
 use chat_proto::messaging::v1::{RoomEvent, StreamEventsResponse, stream_events_response};
 use chat_proto::profile::v1::BatchGetProfilesRequest;
@@ -76,9 +76,9 @@ pub async fn build(config: Config, bus: EventBus) -> anyhow::Result<RoomService>
         verifier: TokenVerifier::from_auth_service(
             &config.issuer,
             &config.audience,
-            chat_common::grpc::channel(&config.auth_url)?,
+            chat_platform::grpc::channel(&config.auth_url)?,
         ),
-        profiles: ProfileServiceClient::new(chat_common::grpc::channel(&config.profile_url)?),
+        profiles: ProfileServiceClient::new(chat_platform::grpc::channel(&config.profile_url)?),
         bus,
         db,
     })
@@ -89,7 +89,7 @@ pub const MAX_NAME: usize = 100;
 
 /// A trimmed room name of 1–100 characters.
 pub fn room_name(raw: &str) -> Result<String, ServiceError> {
-    chat_common::validate::single_line("name", "room name", raw, MAX_NAME)
+    chat_platform::validate::single_line("name", "room name", raw, MAX_NAME)
 }
 
 impl RoomService {

@@ -1,7 +1,7 @@
 //! The room service's tables: `rooms` and `room_members`.
 
-use chat_common::error::is_unique_violation;
-use chat_common::{ServiceError, ServiceResult};
+use chat_platform::error::is_unique_violation;
+use chat_platform::{ServiceError, ServiceResult};
 use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
 

@@ -418,7 +418,7 @@ async fn persist(
                     content: format!("persist {w} {n}"),
                     client_msg_id: String::new(),
                 };
-                let request = chat_common::token::with_bearer(tonic::Request::new(request), &token);
+                let request = chat_platform::token::with_bearer(tonic::Request::new(request), &token);
                 match client.send_message(request).await {
                     Ok(_) => done.fetch_add(1, Ordering::Relaxed),
                     Err(_) => failed.fetch_add(1, Ordering::Relaxed),

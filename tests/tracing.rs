@@ -70,7 +70,7 @@ async fn a_message_is_one_trace_across_gateway_and_messaging() {
     } else {
         Some("off")
     };
-    let telemetry = chat_common::telemetry::init_with("chat-services", Some(&endpoint), logs);
+    let telemetry = chat_platform::telemetry::init_with("chat-services", Some(&endpoint), logs);
 
     let app = spawn_app(Backend::Postgres).await;
     let (_gateway, base) = gateway_process_with(

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use chat::{Listeners, Role, Settings};
-use chat_common::db::DatabaseUrl;
+use chat_platform::db::DatabaseUrl;
 use serde_json::{Value, json};
 use sqlx::AnyPool;
 use tokio::net::TcpListener;
@@ -69,7 +69,7 @@ fn admin_url() -> String {
 
 fn init_logs() {
     if std::env::var("TEST_LOG").is_ok() {
-        let _ = chat_common::telemetry::init("chat-test");
+        let _ = chat_platform::telemetry::init("chat-test");
     }
 }
 
@@ -154,7 +154,7 @@ pub fn test_settings(data_dir: PathBuf, database_url: Option<&str>, grpc_addr: &
             room_url: peer.clone(),
             messaging_url: peer,
             max_body_bytes: 64 * 1024,
-            frontend_dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../frontend"),
+            frontend_dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("frontend"),
             issuer: "chat-auth".into(),
             audience: "chat".into(),
             internal_secret: secret.clone(),

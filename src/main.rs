@@ -31,7 +31,7 @@ struct Cli {
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let role = format!("{:?}", cli.role).to_lowercase();
-    let telemetry = chat_common::telemetry::init(&format!("chat-{role}"));
+    let telemetry = chat_platform::telemetry::init(&format!("chat-{role}"));
 
     let grpc_port = cli.grpc_addr.port();
     let default_peer = format!("http://127.0.0.1:{grpc_port}");
@@ -44,7 +44,7 @@ async fn main() -> anyhow::Result<()> {
         http: bind(serves_http, cli.http_addr, "HTTP_ADDR").await?,
         metrics: bind(serves_grpc && !serves_http, cli.metrics_addr, "METRICS_ADDR").await?,
     };
-    let result = chat::run(cli.role, settings, listeners, chat_common::shutdown::signal()).await;
+    let result = chat::run(cli.role, settings, listeners, chat_platform::shutdown::signal()).await;
     telemetry.shutdown();
     result
 }

@@ -16,7 +16,7 @@ backend_tests!(
 );
 
 fn with<T>(token: &str, msg: T) -> tonic::Request<T> {
-    chat_common::token::with_bearer(tonic::Request::new(msg), token)
+    chat_platform::token::with_bearer(tonic::Request::new(msg), token)
 }
 
 fn token(session: &Value) -> &str {
@@ -293,7 +293,7 @@ async fn grpc_enforces_the_same_rules(app: &TestApp) {
 /// clients can be told without the room service knowing about them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn room_changes_are_published_on_the_bus() {
-    use chat_common::bus::{BusEvent, EventBus, ROOMS_CHANNEL, room_channel};
+    use chat_platform::bus::{BusEvent, EventBus, ROOMS_CHANNEL, room_channel};
     use chat_proto::messaging::v1::room_event::Kind;
     use chat_proto::messaging::v1::{StreamEventsResponse, stream_events_response::Event};
     use prost::Message;

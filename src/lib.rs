@@ -10,7 +10,7 @@ use std::future::Future;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use chat_common::config::{self, ConfigError};
+use chat_platform::config::{self, ConfigError};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -104,7 +104,7 @@ pub async fn run(
         return migrate(&settings).await;
     }
 
-    let bus = chat_common::bus::EventBus::from_url(settings.redis_url.as_deref(), &settings.redis_prefix)
+    let bus = chat_platform::bus::EventBus::from_url(settings.redis_url.as_deref(), &settings.redis_prefix)
         .await
         .context("connecting to the event bus")?;
     if settings.redis_url.is_none() && role != Role::All {
@@ -114,7 +114,7 @@ pub async fn run(
     let mut routes = tonic::service::RoutesBuilder::default();
     let mut names = Vec::new();
     // (short name, database) of each service run here, in `names` order.
-    let mut databases: Vec<(&'static str, chat_common::db::Database)> = Vec::new();
+    let mut databases: Vec<(&'static str, chat_platform::db::Database)> = Vec::new();
     if matches!(role, Role::All | Role::Auth) {
         let service = chat_auth::build(settings.auth.clone())
             .await
@@ -147,11 +147,11 @@ pub async fn run(
     let mut tasks = tokio::task::JoinSet::new();
     if !names.is_empty() {
         let listener = listeners.grpc.context("this role needs a gRPC listener")?;
-        let reporter = chat_common::grpc::add_standard_services(&mut routes, &names).await?;
+        let reporter = chat_platform::grpc::add_standard_services(&mut routes, &names).await?;
         // Every 5 s: pool gauges, and readiness that follows the
         // dependencies: a service whose database (or the bus) doesn't answer
         // reports NOT_SERVING until it does again.
-        let checks: Vec<(&'static str, &'static str, chat_common::db::Database)> = names
+        let checks: Vec<(&'static str, &'static str, chat_platform::db::Database)> = names
             .iter()
             .copied()
             .zip(databases)
@@ -168,7 +168,7 @@ pub async fn run(
                 let bus_up = watch_bus.ping().await;
                 metrics::gauge!("chat_redis_up").set(if bus_up { 1.0 } else { 0.0 });
                 for (name, short, db) in &checks {
-                    chat_common::metrics::record_pool(short, db.pool.size(), db.pool.num_idle());
+                    chat_platform::metrics::record_pool(short, db.pool.size(), db.pool.num_idle());
                     let db_up = db.ping().await;
                     metrics::gauge!("chat_db_up", "service" => *name).set(if db_up { 1.0 } else { 0.0 });
                     let status = if db_up && bus_up {
@@ -198,13 +198,13 @@ pub async fn run(
                 .set_service_status("", tonic_health::ServingStatus::NotServing)
                 .await;
         };
-        tasks.spawn(async move { chat_common::grpc::serve(listener, routes, shutdown).await });
+        tasks.spawn(async move { chat_platform::grpc::serve(listener, routes, shutdown).await });
     }
     if let Some(listener) = listeners.metrics {
         let stop = stop.clone();
         let app = axum::Router::new().route(
             "/metrics",
-            axum::routing::get(|| async { chat_common::metrics::handle().render() }),
+            axum::routing::get(|| async { chat_platform::metrics::handle().render() }),
         );
         tasks.spawn(async move {
             axum::serve(listener, app)
@@ -220,7 +220,7 @@ pub async fn run(
         let stop = stop.clone();
         tasks.spawn(async move { chat_gateway::serve(listener, state, stop.cancelled_owned()).await });
     }
-    chat_common::metrics::handle();
+    chat_platform::metrics::handle();
     // The first server to stop, for whatever reason, stops the others; once
     // stopping, the grace period bounds how long draining may take.
     let mut result = Ok(());
@@ -255,7 +255,7 @@ pub async fn run(
 }
 
 async fn migrate(settings: &Settings) -> anyhow::Result<()> {
-    use chat_common::db;
+    use chat_platform::db;
     db::connect(&settings.auth.database_url, "auth", Some(&chat_auth::migrations())).await?;
     db::connect(
         &settings.profile.database_url,

@@ -512,7 +512,7 @@ async fn grpc_stream_events_sees_messages() {
     let room_id = room(&app, &ana, "Streamed").await;
     let mut client = MessagingServiceClient::new(app.grpc_channel().await);
     let mut stream = client
-        .stream_events(chat_common::token::with_bearer(
+        .stream_events(chat_platform::token::with_bearer(
             tonic::Request::new(StreamEventsRequest {
                 room_ids: vec![room_id],
             }),
@@ -522,7 +522,7 @@ async fn grpc_stream_events_sees_messages() {
         .unwrap()
         .into_inner();
     client
-        .send_message(chat_common::token::with_bearer(
+        .send_message(chat_platform::token::with_bearer(
             tonic::Request::new(SendMessageRequest {
                 room_id,
                 content: "over grpc".into(),
