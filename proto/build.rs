@@ -9,6 +9,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "chat/profile/v1/profile.proto",
         "chat/room/v1/room.proto",
         "chat/messaging/v1/messaging.proto",
+        "chat/events/v1/events.proto",
     ];
     for file in files {
         println!("cargo:rerun-if-changed={file}");

@@ -13,8 +13,8 @@ use clap::Parser;
     about = "Real-time chat: every service and the gateway, or one role per process"
 )]
 struct Cli {
-    /// What this process runs.
-    #[arg(value_enum, env = "CHAT_ROLE", default_value = "all")]
+    /// What this process runs: all, gateway, auth, profile, room, messaging or migrate.
+    #[arg(env = "CHAT_ROLE", default_value = "all")]
     role: Role,
     /// Where the gateway serves HTTP (REST, Socket.IO, the frontend).
     #[arg(long, env = "HTTP_ADDR", default_value = "0.0.0.0:8080")]
@@ -30,15 +30,13 @@ struct Cli {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let role = format!("{:?}", cli.role).to_lowercase();
-    let telemetry = chat_platform::telemetry::init(&format!("chat-{role}"));
+    let telemetry = chat_platform::telemetry::init(&format!("chat-{}", cli.role));
 
-    let grpc_port = cli.grpc_addr.port();
-    let default_peer = format!("http://127.0.0.1:{grpc_port}");
+    let default_peer = format!("http://127.0.0.1:{}", cli.grpc_addr.port());
     let settings = Settings::from_env(&default_peer)?;
 
-    let serves_grpc = !matches!(cli.role, Role::Gateway | Role::Migrate);
-    let serves_http = matches!(cli.role, Role::All | Role::Gateway);
+    let serves_grpc = cli.role.serves_grpc();
+    let serves_http = cli.role.serves_http();
     let listeners = Listeners {
         grpc: bind(serves_grpc, cli.grpc_addr, "GRPC_ADDR").await?,
         http: bind(serves_http, cli.http_addr, "HTTP_ADDR").await?,

@@ -399,7 +399,7 @@ async fn health_reports_each_dependency(app: &TestApp) {
     }
 
     let mut health = tonic_health::pb::health_client::HealthClient::new(app.grpc_channel().await);
-    for name in chat_proto::SERVICE_NAMES {
+    for name in chat_platform::service::Service::all().map(|s| s.grpc_name()) {
         let answer = health
             .check(tonic_health::pb::HealthCheckRequest { service: name.into() })
             .await

@@ -360,7 +360,10 @@ async fn avatars_are_shared_between_profile_replicas() {
     let database_url = app.settings.profile.database_url.expose().to_owned();
     let (_second, second_profile) = support::process::service_process(&app, "profile", &database_url).await;
     let mut settings = app.settings.clone();
-    settings.gateway.profile_url = second_profile.clone();
+    settings
+        .gateway
+        .peers
+        .set(chat_platform::service::Service::Profile, second_profile.clone());
     let gateway = support::ExtraGateway::start(settings).await;
     let second_http = gateway.url.clone();
 

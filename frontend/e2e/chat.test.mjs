@@ -430,6 +430,32 @@ describe('chat in the browser', { concurrency: false }, () => {
     assert.equal((await texts(pageA)).filter((t) => t === 'Lost once, sent once').length, 1);
   });
 
+  scenario('limits come from GET /config, with the defaults until (or unless) it answers', async () => {
+    // This server may not serve /config yet: the page then keeps the defaults.
+    assert.equal(await pageB.locator('#message-input').evaluate((el) => el.maxLength), 4000);
+    const page = await newPage(ctxB, 'ben-config');
+    try {
+      await page.route('**/config', (route) => route.fulfill({
+        status: 200,
+        contentType: 'application/json',
+        body: JSON.stringify({ max_message_chars: 12, max_room_name_chars: 8, max_name_chars: 100, max_avatar_bytes: 2 * 1024 * 1024 }),
+      }));
+      await page.goto(`${server.baseUrl}/chat.html#room=${room.id}`);
+      await until(() => page.locator('#room-title').textContent(), (t) => t.includes(ROOM), { what: 'room open' });
+      await until(() => page.locator('#message-input').evaluate((el) => el.maxLength), (n) => n === 12, { what: 'message limit from /config' });
+      assert.equal(await page.getByLabel('New room').evaluate((el) => el.maxLength), 8);
+      // maxlength stops typing past the limit; a value set by script is checked on send.
+      await page.locator('#message-input').evaluate((el) => { el.value = 'thirteen char'; });
+      await page.locator('#message-input').press('Enter');
+      await until(() => page.locator('#toast').textContent(), (t) => t === 'A message can be at most 12 characters.', { what: 'limit toast' });
+      assert.equal((await texts(page)).includes('thirteen char'), false, 'not sent');
+      await page.goto(`${server.baseUrl}/profile.html`);
+      await until(() => page.locator('#avatar-hint').textContent(), (t) => t.includes('at most 2 MB'), { what: 'avatar limit from /config' });
+    } finally {
+      await page.close();
+    }
+  });
+
   scenario('no script errors and no CSP violations', async () => {
     assert.deepEqual(pageErrors, []);
     assert.deepEqual(cspViolations, []);

@@ -2,6 +2,7 @@ import { api, get, put } from './api.js';
 import { logout, requireAuth, updateUser } from './auth.js';
 import { $, fillAvatar } from './dom.js';
 import { clearErrors, fieldError, guardSubmit, liveValidate, showServerError } from './form.js';
+import { limits, loadLimits, megabytes } from './limits.js';
 import * as rules from './validate.js';
 
 const session = requireAuth();
@@ -123,7 +124,7 @@ guardSubmit(avatarForm, async () => {
     show(user);
     say('Your new avatar is saved. Everyone in your rooms sees it now.');
   } catch (err) {
-    if (err.status === 413) err.message = 'The server says this image is too large (at most 5 MB).';
+    if (err.status === 413) err.message = `The server says this image is too large (at most ${megabytes(limits.max_avatar_bytes)}).`;
     if (err.status === 415) err.message = err.message || 'The server could not read this file as a PNG, JPEG, GIF or WebP image.';
     fieldError(avatarForm, 'avatar', err.message);
     fileInput.focus();
@@ -131,6 +132,13 @@ guardSubmit(avatarForm, async () => {
     // the submit guard re-enables the button; keep it off without a file
     setTimeout(() => { uploadBtn.disabled = !fileInput.files[0]; });
   }
+});
+
+// The server's limits; the defaults (and the page's own text) hold until they arrive.
+loadLimits().then(() => {
+  profileForm.first_name.maxLength = limits.max_name_chars;
+  profileForm.last_name.maxLength = limits.max_name_chars;
+  $('#avatar-hint').textContent = `PNG, JPEG, GIF or WebP, at most ${megabytes(limits.max_avatar_bytes)}.`;
 });
 
 show(me);

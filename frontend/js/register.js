@@ -2,6 +2,7 @@ import { post } from './api.js';
 import { getSession, saveSession } from './auth.js';
 import { clearErrors, guardSubmit, liveValidate, showServerError } from './form.js';
 import { nextPage, setupPasswordToggles } from './authpage.js';
+import { limits, loadLimits } from './limits.js';
 import * as rules from './validate.js';
 
 if (getSession()) location.replace(nextPage());
@@ -62,6 +63,12 @@ guardSubmit(form, async () => {
     if (err.code === 'already_exists') err.message = 'An account with this email already exists. Log in instead?';
     showServerError(form, err);
   }
+});
+
+// The server's limits; the defaults hold until they arrive.
+loadLimits().then(() => {
+  form.first_name.maxLength = limits.max_name_chars;
+  form.last_name.maxLength = limits.max_name_chars;
 });
 
 form.first_name.focus();

@@ -1,5 +1,8 @@
 // The server's input rules, mirrored so forms can say what is wrong before
-// sending. The server stays the authority: its errors are shown too.
+// sending. The server stays the authority: its errors are shown too. The
+// length and size limits come from js/limits.js (the server's /config).
+
+import { limits, megabytes } from './limits.js';
 
 const chars = (s) => [...s].length;
 
@@ -48,7 +51,7 @@ export function strength(raw) {
 export function name(raw, label) {
   const v = raw.trim();
   if (!v) return `${label} is required.`;
-  if (chars(v) > 100) return `${label} must be at most 100 characters.`;
+  if (chars(v) > limits.max_name_chars) return `${label} must be at most ${limits.max_name_chars} characters.`;
   if (/\p{Cc}/u.test(v)) return `${label} must not contain control characters.`;
   return '';
 }
@@ -56,17 +59,24 @@ export function name(raw, label) {
 export function roomName(raw) {
   const v = raw.trim();
   if (!v) return 'Room name is required.';
-  if (chars(v) > 100) return 'Room name must be at most 100 characters.';
+  if (chars(v) > limits.max_room_name_chars) return `Room name must be at most ${limits.max_room_name_chars} characters.`;
   return '';
 }
 
-export const AVATAR_MAX_BYTES = 5 * 1024 * 1024;
+/** A chat message, counted in characters after trimming, as the server does. */
+export function message(raw) {
+  const n = chars(raw.trim());
+  if (!n) return 'Write a message first.';
+  if (n > limits.max_message_chars) return `A message can be at most ${limits.max_message_chars} characters.`;
+  return '';
+}
+
 export const AVATAR_TYPES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp'];
 
 export function avatar(file) {
   if (!file) return 'Choose an image.';
   if (!AVATAR_TYPES.includes(file.type)) return 'The avatar must be a PNG, JPEG, GIF or WebP image.';
-  if (file.size > AVATAR_MAX_BYTES) return `The avatar must be at most 5 MB (this one is ${(file.size / 1048576).toFixed(1)} MB).`;
+  if (file.size > limits.max_avatar_bytes) return `The avatar must be at most ${megabytes(limits.max_avatar_bytes)} (this one is ${(file.size / 1048576).toFixed(1)} MB).`;
   if (file.size === 0) return 'The file is empty.';
   return '';
 }

@@ -4,6 +4,7 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use chat_platform::error::reason;
 use serde::Serialize;
 use tonic::Code;
 use tonic_types::StatusExt;
@@ -70,6 +71,14 @@ impl From<tonic::Status> for ApiError {
             }
             Code::Unimplemented => (StatusCode::NOT_IMPLEMENTED, "not_implemented"),
             _ => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        };
+        // A reason the code alone can't carry decides over the code.
+        let (http, code) = match status.get_details_error_info().map(|info| info.reason) {
+            Some(r) if r == reason::UNSUPPORTED_MEDIA_TYPE => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            }
+            Some(r) if r == reason::PAYLOAD_TOO_LARGE => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            _ => (http, code),
         };
         let field = status
             .get_details_bad_request()

@@ -6,7 +6,7 @@ use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::{StatusCode, request::Parts};
 use serde::de::DeserializeOwned;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ApiResult};
 
 /// A JSON body. Malformed JSON, a missing field, a wrong type, a wrong
 /// content type and an oversize body each get their own status and code.
@@ -110,4 +110,12 @@ impl BearerToken {
     pub fn request<T>(&self, message: T) -> tonic::Request<T> {
         chat_platform::token::with_bearer(tonic::Request::new(message), &self.0)
     }
+}
+
+/// A numeric id from the path, or 400 naming the parameter.
+pub fn parse_id(raw: &str, field: &'static str) -> ApiResult<i64> {
+    raw.parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| ApiError::invalid(field, format!("{field} must be a positive integer")))
 }

@@ -1,12 +1,17 @@
-//! The HTTP gateway: browser-facing REST (and later Socket.IO) turned into
-//! gRPC calls on the services, plus the frontend from the same origin.
+//! The HTTP gateway: browser-facing REST and Socket.IO turned into gRPC
+//! calls on the services, plus the frontend from the same origin. It owns no
+//! tables and reaches the services only through generated clients.
 //!
 //! - [`error`]: the JSON error body and the single gRPC→HTTP status mapping.
-//! - [`extract`]: JSON and bearer-token extractors with precise rejections.
+//! - [`extract`]: JSON, bearer-token and path-id extractors with precise rejections.
+//! - [`json`]: every JSON view (users, profiles, rooms, messages), in one place.
 //! - [`routes`]: one module per resource, each with `router()`, merged in [`app`].
+//! - [`realtime`]: Socket.IO: sessions, one handler per event, presence,
+//!   typing, and the fan-out of bus events to local sockets.
 
 pub mod error;
 pub mod extract;
+pub mod json;
 pub mod realtime;
 pub mod routes;
 
@@ -20,9 +25,11 @@ use anyhow::Context;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, StatusCode, header};
-use chat_platform::bus::{EventBus, SharedSubscriber};
-use chat_platform::config::{self, ConfigError};
+use chat_platform::backplane::Backplane;
+use chat_platform::bus::SharedSubscriber;
+use chat_platform::config::{self, ConfigError, Jwt, Peers, Shared};
 use chat_platform::internal::ServiceTokens;
+use chat_platform::service::Service;
 use chat_platform::token::TokenVerifier;
 use chat_proto::auth::v1::auth_service_client::AuthServiceClient;
 use chat_proto::messaging::v1::messaging_service_client::MessagingServiceClient;
@@ -38,16 +45,13 @@ use crate::error::ApiError;
 
 #[derive(Debug, Clone)]
 pub struct Config {
-    pub auth_url: String,
-    pub profile_url: String,
-    pub room_url: String,
-    pub messaging_url: String,
+    /// Where each service is reached.
+    pub peers: Peers,
     /// Largest JSON body accepted, in bytes.
     pub max_body_bytes: usize,
     /// Where the built frontend lives.
     pub frontend_dir: PathBuf,
-    pub issuer: String,
-    pub audience: String,
+    pub jwt: Jwt,
     /// Traded with the auth service for the gateway's service token.
     pub internal_secret: SecretString,
     /// How long a connection stays online without a refresh.
@@ -55,17 +59,13 @@ pub struct Config {
 }
 
 impl Config {
-    pub fn from_env(data_dir: &std::path::Path, default_peer: &str) -> Result<Self, ConfigError> {
-        let internal_secret = chat_platform::internal::secret_from_env(data_dir)?;
+    /// The gateway's part of the shared settings, plus its own variables.
+    pub fn from_env(shared: &Shared) -> Result<Self, ConfigError> {
         Ok(Self {
-            issuer: config::optional("JWT_ISSUER").unwrap_or_else(|| "chat-auth".into()),
-            audience: config::optional("JWT_AUDIENCE").unwrap_or_else(|| "chat".into()),
-            internal_secret,
-            presence_ttl: config::seconds_or("PRESENCE_TTL_SECS", 30)?,
-            auth_url: config::endpoint_or("AUTH_SERVICE_URL", default_peer)?,
-            profile_url: config::endpoint_or("PROFILE_SERVICE_URL", default_peer)?,
-            room_url: config::endpoint_or("ROOM_SERVICE_URL", default_peer)?,
-            messaging_url: config::endpoint_or("MESSAGING_SERVICE_URL", default_peer)?,
+            peers: shared.peers.clone(),
+            jwt: shared.jwt.clone(),
+            internal_secret: shared.internal_secret.clone(),
+            presence_ttl: shared.presence_ttl,
             max_body_bytes: config::parse_or("MAX_BODY_BYTES", 64 * 1024)?,
             frontend_dir: config::optional("FRONTEND_DIR").map_or_else(default_frontend_dir, PathBuf::from),
         })
@@ -94,7 +94,8 @@ pub struct AppClients {
 #[derive(Clone)]
 pub struct AppState {
     pub clients: AppClients,
-    pub channels: Vec<(&'static str, &'static str, Channel)>,
+    /// A channel to each service, by the table of services, for `/health`.
+    pub channels: Vec<(Service, Channel)>,
     pub config: Config,
     pub realtime: realtime::Realtime,
     pub io: socketioxide::SocketIo,
@@ -111,32 +112,34 @@ impl std::ops::Deref for AppState {
 }
 
 impl AppState {
-    /// Connects (lazily) to the services and starts the Socket.IO fan-out on `bus`.
-    pub async fn new(config: Config, bus: &EventBus) -> anyhow::Result<Self> {
-        let channel = |url: &str| chat_platform::grpc::channel(url);
-        let auth = channel(&config.auth_url)?;
-        let profile = channel(&config.profile_url)?;
-        let room = channel(&config.room_url)?;
-        let messaging = channel(&config.messaging_url)?;
+    /// Connects (lazily) to the services and starts the Socket.IO fan-out
+    /// on the backplane's bus.
+    pub async fn new(config: Config, backplane: &Backplane) -> anyhow::Result<Self> {
+        let channels = Service::all()
+            .map(|s| Ok((s, chat_platform::grpc::channel(config.peers.url(s))?)))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let channel = |service: Service| {
+            channels
+                .iter()
+                .find(|(s, _)| *s == service)
+                .map(|(_, c)| c.clone())
+                .expect("a channel per service")
+        };
+        let auth = channel(Service::Auth);
         let clients = AppClients {
             auth: AuthServiceClient::new(auth.clone()),
-            profile: ProfileServiceClient::new(profile.clone()),
-            room: RoomServiceClient::new(room.clone()),
-            messaging: MessagingServiceClient::new(messaging.clone()),
+            profile: ProfileServiceClient::new(channel(Service::Profile)),
+            room: RoomServiceClient::new(channel(Service::Room)),
+            messaging: MessagingServiceClient::new(channel(Service::Messaging)),
         };
-        let verifier = TokenVerifier::from_auth_service(&config.issuer, &config.audience, auth.clone());
-        let tokens = ServiceTokens::new("gateway", config.internal_secret.clone(), auth.clone());
-        let shared = SharedSubscriber::new(bus.subscriber());
+        let verifier = TokenVerifier::from_auth_service(&config.jwt, auth.clone());
+        let tokens = ServiceTokens::new("gateway", config.internal_secret.clone(), auth);
+        let shared = SharedSubscriber::new(backplane.bus.subscriber());
         let (socket_layer, io, realtime) =
             realtime::start(clients.clone(), verifier, tokens, shared, config.presence_ttl).await;
         Ok(Self {
             clients,
-            channels: vec![
-                ("auth", "chat.auth.v1.AuthService", auth),
-                ("profile", "chat.profile.v1.ProfileService", profile),
-                ("room", "chat.room.v1.RoomService", room),
-                ("messaging", "chat.messaging.v1.MessagingService", messaging),
-            ],
+            channels,
             config,
             realtime,
             io,
@@ -152,6 +155,7 @@ pub fn app(state: AppState) -> Router {
         tower_http::services::ServeDir::new(&state.config.frontend_dir).append_index_html_on_directories(true);
     let api = Router::new()
         .merge(routes::auth::router())
+        .merge(routes::config::router())
         .merge(routes::health::router())
         .merge(routes::rooms::router())
         // The avatar route sets its own, larger limit, which wins over this one.

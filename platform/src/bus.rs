@@ -15,7 +15,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use chat_proto::events::v1::{ProfileEvent, RoomEvent};
+use chat_proto::messaging::v1::StreamEventsResponse;
+use chat_proto::messaging::v1::stream_events_response::Event;
 use futures::StreamExt;
+use prost::Message as _;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 /// Channel of events for one room.
@@ -25,8 +29,24 @@ pub fn room_channel(room_id: i64) -> String {
 
 /// Channel of presence changes, for everyone.
 pub const PRESENCE_CHANNEL: &str = "presence";
-/// Channel of room lifecycle events (created, deleted), for everyone.
+/// Channel of room events (lifecycle and membership), for everyone: the
+/// room service publishes each `chat.events.v1.RoomEvent` here, once.
 pub const ROOMS_CHANNEL: &str = "rooms";
+/// Channel of profile changes (`chat.events.v1.ProfileEvent`), for everyone.
+pub const PROFILES_CHANNEL: &str = "profiles";
+
+/// Decodes a bus payload by its channel: room and profile channels carry
+/// `chat.events.v1` messages, room and presence channels messaging's
+/// `StreamEventsResponse`. All come back as a `StreamEventsResponse`, the
+/// shape `StreamEvents` clients get. `None` for a payload that doesn't parse.
+pub fn decode(channel: &str, payload: &[u8]) -> Option<StreamEventsResponse> {
+    let event = match channel {
+        ROOMS_CHANNEL => Event::Room(RoomEvent::decode(payload).ok()?),
+        PROFILES_CHANNEL => Event::Profile(ProfileEvent::decode(payload).ok()?),
+        _ => return StreamEventsResponse::decode(payload).ok(),
+    };
+    Some(StreamEventsResponse { event: Some(event) })
+}
 
 #[derive(Debug, Clone)]
 pub enum BusEvent {
@@ -71,39 +91,13 @@ impl EventBus {
         Self::Local(broadcast::channel(LOCAL_CAPACITY).0)
     }
 
-    /// A Redis bus. The publishing connection reconnects by itself.
-    pub async fn redis(url: &str, prefix: &str) -> anyhow::Result<Self> {
-        let client = redis::Client::open(url).map_err(|e| anyhow::anyhow!("invalid REDIS_URL: {e}"))?;
-        let config = redis::aio::ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_secs(3)))
-            .set_response_timeout(Some(Duration::from_secs(3)))
-            .set_number_of_retries(2);
-        let mut delay = Duration::from_millis(200);
-        let mut attempt = 0;
-        let publisher = loop {
-            attempt += 1;
-            match client.get_connection_manager_with_config(config.clone()).await {
-                Ok(c) => break c,
-                Err(e) if attempt < 10 => {
-                    tracing::warn!(error = %e, attempt, "Redis not reachable yet, retrying");
-                    tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(Duration::from_secs(5));
-                }
-                Err(e) => anyhow::bail!("connecting to Redis: {e}"),
-            }
-        };
-        Ok(Self::Redis {
+    /// A Redis bus over `client`, publishing on `publisher` (which
+    /// reconnects by itself); see [`crate::backplane::Backplane::connect`].
+    pub fn redis(client: redis::Client, publisher: redis::aio::ConnectionManager, prefix: &str) -> Self {
+        Self::Redis {
             client,
             publisher,
             prefix: prefix.into(),
-        })
-    }
-
-    /// `REDIS_URL` when set, the in-process bus otherwise.
-    pub async fn from_url(url: Option<&str>, prefix: &str) -> anyhow::Result<Self> {
-        match url {
-            Some(url) => Self::redis(url, prefix).await,
-            None => Ok(Self::local()),
         }
     }
 
@@ -151,22 +145,6 @@ impl EventBus {
             }
         }
         Subscriber { commands, events }
-    }
-
-    /// The channel prefix of a Redis bus.
-    pub fn prefix(&self) -> Option<&str> {
-        match self {
-            Self::Redis { prefix, .. } => Some(prefix),
-            Self::Local(_) => None,
-        }
-    }
-
-    /// The Redis client, for other Redis-backed stores (presence).
-    pub fn redis_client(&self) -> Option<&redis::aio::ConnectionManager> {
-        match self {
-            Self::Redis { publisher, .. } => Some(publisher),
-            Self::Local(_) => None,
-        }
     }
 }
 
@@ -324,9 +302,6 @@ async fn run_redis(
         }
     }
 }
-
-/// Channel of profile changes (names, avatars), for everyone.
-pub const PROFILES_CHANNEL: &str = "profiles";
 
 /// A [`Subscriber`] shared by many local listeners: a channel is subscribed
 /// when its first listener arrives and unsubscribed when its last one leaves.

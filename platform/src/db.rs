@@ -16,6 +16,7 @@ use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, AssertSqlSafe, Executor};
 
 use crate::config::{self, ConfigError};
+use crate::service::Service;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -61,9 +62,8 @@ impl DatabaseUrl {
 
     /// The service's URL: `<SERVICE>_DATABASE_URL`, else `DATABASE_URL`, else
     /// a SQLite file named after the service in `data_dir`.
-    pub fn for_service(service: &str, data_dir: &Path) -> Result<Self, ConfigError> {
-        let own = format!("{}_DATABASE_URL", service.to_uppercase());
-        match config::optional(&own).or_else(|| config::optional("DATABASE_URL")) {
+    pub fn for_service(service: Service, data_dir: &Path) -> Result<Self, ConfigError> {
+        match config::optional(&service.database_variable()).or_else(|| config::optional("DATABASE_URL")) {
             Some(url) => Self::new(url),
             None => Ok(Self::sqlite_file(data_dir, &format!("{service}.db"))),
         }
@@ -112,13 +112,10 @@ pub struct Database {
 static DRIVERS: Once = Once::new();
 
 /// Opens the service's database, retrying while the server is unreachable,
-/// and applies its migrations. On PostgreSQL, `schema` is created when
-/// missing and put first on every connection's search path.
-pub async fn connect(
-    url: &DatabaseUrl,
-    schema: &'static str,
-    migrations: Option<&Migrations>,
-) -> anyhow::Result<Database> {
+/// and applies its migrations. On PostgreSQL, the service's schema is
+/// created when missing and put first on every connection's search path.
+pub async fn connect(url: &DatabaseUrl, service: Service, migrations: Option<&Migrations>) -> anyhow::Result<Database> {
+    let schema = service.as_str();
     DRIVERS.call_once(sqlx::any::install_default_drivers);
     let backend = url.backend();
     if backend == Backend::Sqlite {

@@ -2,7 +2,9 @@
 //!
 //! Internal and database errors are logged here and leave as an opaque
 //! message; validation errors carry a `google.rpc.BadRequest` field violation
-//! so the gateway can say which field was wrong.
+//! so the gateway can say which field was wrong. Errors a client must tell
+//! apart beyond the code carry a `google.rpc.ErrorInfo` reason (see
+//! [`reason`]), which the gateway's one status mapping reads.
 
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
@@ -23,6 +25,14 @@ pub enum ServiceError {
     AlreadyExists(String),
     #[error("{0}")]
     ResourceExhausted(String),
+    /// The upload is not a kind this service accepts (INVALID_ARGUMENT,
+    /// reason `UNSUPPORTED_MEDIA_TYPE`).
+    #[error("{field}: {reason}")]
+    UnsupportedMedia { field: &'static str, reason: String },
+    /// The upload is over its size limit (RESOURCE_EXHAUSTED, reason
+    /// `PAYLOAD_TOO_LARGE`).
+    #[error("{0}")]
+    TooLarge(String),
     #[error("{0}")]
     Unavailable(String),
     #[error(transparent)]
@@ -38,6 +48,13 @@ impl ServiceError {
             reason: reason.into(),
         }
     }
+}
+
+/// `google.rpc.ErrorInfo` reasons, in the `chat` domain.
+pub mod reason {
+    pub const DOMAIN: &str = "chat";
+    pub const UNSUPPORTED_MEDIA_TYPE: &str = "UNSUPPORTED_MEDIA_TYPE";
+    pub const PAYLOAD_TOO_LARGE: &str = "PAYLOAD_TOO_LARGE";
 }
 
 /// True when a database error is a unique-constraint violation.
@@ -65,6 +82,17 @@ impl From<ServiceError> for Status {
             ServiceError::NotFound(m) => Status::not_found(m),
             ServiceError::AlreadyExists(m) => Status::already_exists(m),
             ServiceError::ResourceExhausted(m) => Status::resource_exhausted(m),
+            ServiceError::UnsupportedMedia { field, reason } => {
+                let mut details = ErrorDetails::new();
+                details.add_bad_request_violation(field, reason.clone());
+                details.set_error_info(reason::UNSUPPORTED_MEDIA_TYPE, reason::DOMAIN, []);
+                Status::with_error_details(Code::InvalidArgument, format!("{field}: {reason}"), details)
+            }
+            ServiceError::TooLarge(m) => {
+                let mut details = ErrorDetails::new();
+                details.set_error_info(reason::PAYLOAD_TOO_LARGE, reason::DOMAIN, []);
+                Status::with_error_details(Code::ResourceExhausted, m, details)
+            }
             ServiceError::Unavailable(m) => Status::unavailable(m),
             ServiceError::Db(e) if is_unavailable(&e) => {
                 tracing::warn!(error = %e, "database unavailable");

@@ -61,3 +61,10 @@ pub fn channel(url: &str) -> anyhow::Result<tonic::transport::Channel> {
         .http2_keep_alive_interval(std::time::Duration::from_secs(30));
     Ok(endpoint.connect_lazy())
 }
+
+/// What the composition root needs of a built service: its routes, and its
+/// database for readiness.
+pub trait GrpcService: Send + Sync {
+    fn add_routes(&self, routes: &mut RoutesBuilder);
+    fn database(&self) -> &crate::db::Database;
+}

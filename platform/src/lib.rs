@@ -1,26 +1,39 @@
-//! Pieces every chat service shares, kept small on purpose.
+//! The plumbing every chat process shares, services and gateway alike. Kept
+//! small on purpose; it knows nothing of any one service's rules.
 //!
-//! - [`config`]: typed environment variables with start-up errors that say what to fix.
+//! - [`service`]: the table of services, the one list that run, migrate,
+//!   readiness, health and peer URLs iterate.
+//! - [`config`]: typed environment variables with start-up errors that say
+//!   what to fix, and [`config::Shared`], the settings read once for all parts.
 //! - [`error`]: the service error type and its single mapping to `tonic::Status`.
 //! - [`token`]: access-token claims and the verifier every service uses.
+//! - [`internal`]: service-to-service identity (the internal secret traded for service tokens).
 //! - [`db`]: opening a service's database (PostgreSQL schema or SQLite file) and migrating it.
-//! - [`grpc`]: one tonic server with health, reflection (v1 and v1alpha) and gRPC-Web.
-//! - [`telemetry`]: tracing setup.
-//! - [`validate`]: input rules several services share (names, id batches).
+//! - [`backplane`]: the [`bus`] (fan-out of events between processes) and the
+//!   [`presence`] store, on Redis or in process.
+//! - [`grpc`]: one tonic server with health, reflection (v1 and v1alpha) and
+//!   gRPC-Web; lazily connecting peer channels.
+//! - [`metrics`]: the Prometheus recorder and the gRPC metrics layer.
+//! - [`telemetry`]: logs and OTLP traces with W3C context propagation.
+//! - [`page`]: AIP-158 page sizes and tokens.
+//! - [`domain`]: validated user text (names, room names, message content) and its limits.
 //! - [`shutdown`]: the SIGTERM / Ctrl-C future passed to every server.
 
+pub mod backplane;
 pub mod bus;
 pub mod config;
 pub mod db;
+pub mod domain;
 pub mod error;
 pub mod grpc;
 pub mod internal;
 pub mod metrics;
 pub mod page;
+pub mod presence;
+pub mod service;
 pub mod shutdown;
 pub mod telemetry;
 pub mod token;
-pub mod validate;
 
 pub use error::{ServiceError, ServiceResult};
 

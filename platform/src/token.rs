@@ -105,12 +105,12 @@ impl TokenVerifier {
 
     /// A verifier that asks the auth service for its keys when it first sees
     /// a key id it doesn't know.
-    pub fn from_auth_service(issuer: &str, audience: &str, channel: Channel) -> Self {
+    pub fn from_auth_service(jwt: &crate::config::Jwt, channel: Channel) -> Self {
         let source = KeySource::Remote {
             client: Box::new(AuthServiceClient::new(channel)),
             last_fetch: Mutex::new(None),
         };
-        Self::new(issuer, audience, HashMap::new(), source)
+        Self::new(&jwt.issuer, &jwt.audience, HashMap::new(), source)
     }
 
     fn new(issuer: &str, audience: &str, keys: HashMap<String, DecodingKey>, source: KeySource) -> Self {

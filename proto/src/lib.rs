@@ -18,6 +18,11 @@ pub mod room {
         tonic::include_proto!("chat.room.v1");
     }
 }
+pub mod events {
+    pub mod v1 {
+        tonic::include_proto!("chat.events.v1");
+    }
+}
 pub mod messaging {
     pub mod v1 {
         tonic::include_proto!("chat.messaging.v1");
@@ -26,14 +31,6 @@ pub mod messaging {
 
 /// Encoded `FileDescriptorSet` of every package, for tonic-reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/descriptor.bin"));
-
-/// Full names of the services, as health checks and reflection report them.
-pub const SERVICE_NAMES: [&str; 4] = [
-    "chat.auth.v1.AuthService",
-    "chat.profile.v1.ProfileService",
-    "chat.room.v1.RoomService",
-    "chat.messaging.v1.MessagingService",
-];
 
 /// Converts to and from `google.protobuf.Timestamp`.
 pub fn timestamp_from_micros(micros: i64) -> prost_types::Timestamp {

@@ -11,7 +11,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use chat::{Listeners, Role, Settings};
+use chat_platform::config::{BackplaneSettings, Jwt, Peers, Shared};
 use chat_platform::db::DatabaseUrl;
+use chat_platform::service::Service;
 use serde_json::{Value, json};
 use sqlx::AnyPool;
 use tokio::net::TcpListener;
@@ -63,7 +65,7 @@ pub struct TestApp {
     pg_database: Option<String>,
 }
 
-fn admin_url() -> String {
+pub fn admin_url() -> String {
     std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
@@ -82,7 +84,7 @@ pub async fn spawn_app_with_redis(url: &str) -> TestApp {
     spawn_app_on(Backend::Postgres, temp, data_dir, None, Some(url.to_owned())).await
 }
 
-async fn create_pg_database() -> (String, String) {
+pub async fn create_pg_database() -> (String, String) {
     sqlx::any::install_default_drivers();
     let name = format!(
         "chat_test_{}_{}_{}",
@@ -106,62 +108,63 @@ async fn create_pg_database() -> (String, String) {
 /// Settings for a test app whose services all listen on `grpc_addr`.
 pub fn test_settings(data_dir: PathBuf, database_url: Option<&str>, grpc_addr: &str) -> Settings {
     let peer = format!("http://{grpc_addr}");
-    let secret = secrecy::SecretString::from("test-internal-secret-0123456789".to_owned());
-    let url = |service: &str| match database_url {
+    let url = |service: Service| match database_url {
         Some(url) => DatabaseUrl::new(url).unwrap(),
         None => DatabaseUrl::sqlite_file(&data_dir, &format!("{service}.db")),
     };
+    let shared = Shared {
+        data_dir: data_dir.clone(),
+        jwt: Jwt::default(),
+        internal_secret: secrecy::SecretString::from("test-internal-secret-0123456789".to_owned()),
+        presence_ttl: Duration::from_secs(3),
+        peers: Peers::all_at(&peer),
+        backplane: BackplaneSettings {
+            redis_url: None,
+            prefix: "test:".into(),
+        },
+    };
     Settings {
         auth: chat_auth::Config {
-            database_url: url("auth"),
+            database_url: url(Service::Auth),
             data_dir: data_dir.clone(),
             private_key: None,
             private_key_file: None,
-            issuer: "chat-auth".into(),
-            audience: "chat".into(),
+            jwt: shared.jwt.clone(),
             access_token_ttl: Duration::from_secs(900),
             refresh_token_ttl: Duration::from_secs(3600),
             profile_url: peer.clone(),
             hash_concurrency: 2,
-            internal_secret: secret.clone(),
+            internal_secret: shared.internal_secret.clone(),
         },
         profile: chat_profile::Config {
-            database_url: url("profile"),
+            database_url: url(Service::Profile),
             auth_url: peer.clone(),
-            issuer: "chat-auth".into(),
-            audience: "chat".into(),
+            jwt: shared.jwt.clone(),
         },
         room: chat_room::Config {
-            database_url: url("room"),
+            database_url: url(Service::Room),
             auth_url: peer.clone(),
             profile_url: peer.clone(),
-            issuer: "chat-auth".into(),
-            audience: "chat".into(),
+            jwt: shared.jwt.clone(),
         },
         messaging: chat_messaging::Config {
-            database_url: url("messaging"),
+            database_url: url(Service::Messaging),
             auth_url: peer.clone(),
             room_url: peer.clone(),
             profile_url: peer.clone(),
-            issuer: "chat-auth".into(),
-            audience: "chat".into(),
-            internal_secret: secret.clone(),
-            presence_ttl: Duration::from_secs(3),
+            jwt: shared.jwt.clone(),
+            internal_secret: shared.internal_secret.clone(),
+            presence_ttl: shared.presence_ttl,
         },
         gateway: chat_gateway::Config {
-            auth_url: peer.clone(),
-            profile_url: peer.clone(),
-            room_url: peer.clone(),
-            messaging_url: peer,
+            peers: shared.peers.clone(),
             max_body_bytes: 64 * 1024,
             frontend_dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("frontend"),
-            issuer: "chat-auth".into(),
-            audience: "chat".into(),
-            internal_secret: secret.clone(),
-            presence_ttl: Duration::from_secs(3),
+            jwt: shared.jwt.clone(),
+            internal_secret: shared.internal_secret.clone(),
+            presence_ttl: shared.presence_ttl,
         },
-        redis_url: None,
-        redis_prefix: "test:".into(),
+        shared,
         shutdown_grace: Duration::from_secs(10),
     }
 }
@@ -201,11 +204,11 @@ async fn spawn_app_on(
     let mut settings = test_settings(data_dir.clone(), pg.as_ref().map(|(_, url)| url.as_str()), &grpc);
     if backend == Backend::Postgres {
         // The real thing: Redis pub/sub, namespaced so parallel tests don't meet.
-        settings.redis_url =
+        settings.shared.backplane.redis_url =
             Some(redis.unwrap_or_else(|| {
                 std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
             }));
-        settings.redis_prefix = format!(
+        settings.shared.backplane.prefix = format!(
             "test{}_{}:",
             std::process::id(),
             COUNTER.fetch_add(1, Ordering::Relaxed)
@@ -344,13 +347,9 @@ impl TestApp {
     /// A pool on one service's own database, for asserting on rows.
     pub async fn service_db(&self, service: &str) -> AnyPool {
         sqlx::any::install_default_drivers();
-        let url = match service {
-            "auth" => &self.settings.auth.database_url,
-            "profile" => &self.settings.profile.database_url,
-            "room" => &self.settings.room.database_url,
-            "messaging" => &self.settings.messaging.database_url,
-            other => panic!("no database for {other}"),
-        };
+        let url = self
+            .settings
+            .database_url(service.parse().unwrap_or_else(|e| panic!("{e}")));
         let schema = service.to_owned();
         let is_pg = self.backend == Backend::Postgres;
         sqlx::any::AnyPoolOptions::new()

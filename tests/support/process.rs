@@ -41,9 +41,14 @@ fn role_process(app: &TestApp, role: &str, env: &[(&str, String)]) -> Child {
         .env("MESSAGING_SERVICE_URL", &app.grpc)
         .env(
             "REDIS_URL",
-            app.settings.redis_url.as_deref().unwrap_or("redis://127.0.0.1:6379"),
+            app.settings
+                .shared
+                .backplane
+                .redis_url
+                .as_deref()
+                .unwrap_or("redis://127.0.0.1:6379"),
         )
-        .env("REDIS_CHANNEL_PREFIX", &app.settings.redis_prefix)
+        .env("REDIS_CHANNEL_PREFIX", &app.settings.shared.backplane.prefix)
         .env("INTERNAL_SECRET", "test-internal-secret-0123456789")
         .env("PRESENCE_TTL_SECS", "3")
         .env("DATA_DIR", dir)

@@ -12,21 +12,23 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chat_platform::bus::{BusEvent, PRESENCE_CHANNEL, PROFILES_CHANNEL, ROOMS_CHANNEL, SharedSubscriber, room_channel};
+use chat_platform::bus::{
+    self, BusEvent, PRESENCE_CHANNEL, PROFILES_CHANNEL, ROOMS_CHANNEL, SharedSubscriber, room_channel,
+};
 use chat_platform::internal::ServiceTokens;
+use chat_proto::events::v1::room_event::Kind;
 use chat_proto::messaging::v1::messaging_service_client::MessagingServiceClient;
-use chat_proto::messaging::v1::room_event::Kind;
 use chat_proto::messaging::v1::stream_events_response::Event;
 use chat_proto::messaging::v1::{ListMessagesRequest, Message, StreamEventsResponse};
 use chat_proto::profile::v1::BatchGetProfilesRequest;
 use chat_proto::profile::v1::profile_service_client::ProfileServiceClient;
-use prost::Message as _;
 use serde_json::json;
 use socketioxide::SocketIo;
 use tokio::sync::{Mutex, broadcast};
 use tonic::transport::Channel;
 
 use super::wire;
+use crate::json::{MessageJson, ProfileChanged, PublicUser, status_name};
 
 /// The Socket.IO room of a chat room's local sockets.
 pub fn io_room(room_id: i64) -> String {
@@ -173,7 +175,7 @@ impl Fanout {
         loop {
             match events.recv().await {
                 Ok(BusEvent::Message { channel, payload }) => {
-                    if let Ok(event) = StreamEventsResponse::decode(payload) {
+                    if let Some(event) = bus::decode(&channel, &payload) {
                         self.handle(&channel, event).await;
                     }
                 }
@@ -196,20 +198,25 @@ impl Fanout {
         match event.event {
             Some(Event::Message(message)) if channel == room_channel(message.room_id) => self.deliver(message).await,
             Some(Event::Typing(typing)) if channel == room_channel(typing.room_id) => {
-                let user = typing.user.unwrap_or_default();
+                let user = typing
+                    .user
+                    .as_ref()
+                    .map(PublicUser::from)
+                    .unwrap_or(PublicUser::bare(0));
+                let except = user_room(user.id);
                 let payload = json!({
                     "room_id": typing.room_id,
-                    "user": {"id": user.id, "first_name": user.first_name, "last_name": user.last_name},
+                    "user": user,
                     "is_typing": typing.is_typing,
                 });
                 let _ = io
                     .to(io_room(typing.room_id))
-                    .except(user_room(user.id))
+                    .except(except)
                     .emit("user_typing", &payload)
                     .await;
             }
             Some(Event::Presence(presence)) if channel == PRESENCE_CHANNEL => {
-                let status = if presence.online { "online" } else { "offline" };
+                let status = status_name(presence.online);
                 let _ = io
                     .emit(
                         "user_status_changed",
@@ -247,13 +254,7 @@ impl Fanout {
                 _ => {}
             },
             Some(Event::Profile(profile)) if channel == PROFILES_CHANNEL => {
-                let payload = json!({
-                    "user_id": profile.user_id,
-                    "first_name": profile.first_name,
-                    "last_name": profile.last_name,
-                    "avatar_url": Some(profile.avatar_url).filter(|u| !u.is_empty()),
-                });
-                let _ = io.emit("user_updated", &payload).await;
+                let _ = io.emit("user_updated", &ProfileChanged::from(&profile)).await;
             }
             _ => {}
         }
@@ -261,7 +262,7 @@ impl Fanout {
 
     /// A user's public name and avatar, or just the id if the profile
     /// service can't say right now.
-    async fn public_user(&self, user_id: i64) -> serde_json::Value {
+    async fn public_user(&self, user_id: i64) -> PublicUser {
         let lookup = async {
             let request = self
                 .inner
@@ -280,13 +281,8 @@ impl Fanout {
             Ok::<_, wire::EventError>(profiles.profiles.into_iter().next())
         };
         match lookup.await {
-            Ok(Some(p)) => json!({
-                "id": p.user_id,
-                "first_name": p.first_name,
-                "last_name": p.last_name,
-                "avatar_url": Some(p.avatar_url).filter(|u| !u.is_empty()),
-            }),
-            _ => json!({ "id": user_id }),
+            Ok(Some(p)) => PublicUser::from(&p),
+            _ => PublicUser::bare(user_id),
         }
     }
 
@@ -332,7 +328,7 @@ impl Fanout {
             .inner
             .io
             .to(io_room(message.room_id))
-            .emit("new_message", &wire::message(message))
+            .emit("new_message", &MessageJson::from(message))
             .await;
     }
 

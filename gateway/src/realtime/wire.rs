@@ -1,35 +1,8 @@
-//! The JSON shapes of the Socket.IO contract (see docs/REALTIME.md).
+//! The payloads of the Socket.IO contract (see docs/REALTIME.md) and its
+//! errors. The JSON views sent back live in [`crate::json`].
 
-use chat_proto::messaging::v1::{Message, Sender};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Value, json};
-
-use crate::routes::auth::rfc3339;
-
-pub fn sender(s: Option<Sender>) -> Value {
-    let s = s.unwrap_or_default();
-    json!({
-        "id": s.id,
-        "first_name": s.first_name,
-        "last_name": s.last_name,
-        "email": s.email,
-        "avatar_url": Some(s.avatar_url).filter(|u| !u.is_empty()),
-    })
-}
-
-pub fn message(m: &Message) -> Value {
-    let created_at = rfc3339(m.create_time);
-    json!({
-        "id": m.id,
-        "room_id": m.room_id,
-        "seq": m.seq,
-        "content": m.content,
-        "client_msg_id": Some(&m.client_msg_id).filter(|k| !k.is_empty()),
-        "created_at": created_at,
-        "timestamp": created_at,
-        "user": sender(m.sender.clone()),
-    })
-}
 
 pub fn error(code: &str, message: &str) -> Value {
     json!({ "code": code, "message": message })
@@ -137,4 +110,23 @@ pub fn parse<T: serde::de::DeserializeOwned>(value: &Value) -> Result<T, EventEr
         };
         EventError::new("invalid_argument", format!("{field}{inner}"))
     })
+}
+
+/// The event's payload: the first argument, a JSON object. Some original
+/// clients send it JSON-encoded as a string; that is accepted too.
+pub fn payload(data: Result<Value, socketioxide::ParserError>) -> Result<Value, EventError> {
+    match data {
+        Ok(Value::Object(map)) => Ok(Value::Object(map)),
+        Ok(Value::Array(mut args)) if !args.is_empty() && args[0].is_object() => Ok(args.swap_remove(0)),
+        Ok(Value::String(text)) => match serde_json::from_str::<Value>(&text) {
+            Ok(Value::Object(map)) => Ok(Value::Object(map)),
+            Ok(_) => Err(EventError::new("invalid_argument", "the payload must be a JSON object")),
+            Err(e) => Err(EventError::new(
+                "invalid_json",
+                format!("the payload is not valid JSON: {e}"),
+            )),
+        },
+        Ok(_) => Err(EventError::new("invalid_argument", "the payload must be a JSON object")),
+        Err(_) => Err(EventError::new("invalid_argument", "the payload is not valid JSON")),
+    }
 }

@@ -32,10 +32,10 @@ async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
         };
         return (StatusCode::SERVICE_UNAVAILABLE, Json(health));
     }
-    let checks = state.channels.iter().map(|(short, full, channel)| {
+    let checks = state.channels.iter().map(|(service, channel)| {
         let mut client = HealthClient::new(channel.clone());
         let request = HealthCheckRequest {
-            service: (*full).to_owned(),
+            service: service.grpc_name().to_owned(),
         };
         async move {
             let answer = tokio::time::timeout(Duration::from_secs(2), client.check(request)).await;
@@ -44,7 +44,7 @@ async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
                 Ok(Ok(_)) => "not_serving",
                 _ => "down",
             };
-            (*short, status)
+            (service.as_str(), status)
         }
     });
     let dependencies: BTreeMap<_, _> = futures::future::join_all(checks).await.into_iter().collect();

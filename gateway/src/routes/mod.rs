@@ -1,6 +1,7 @@
-//! One module per resource; each exposes `router()`.
+//! One module per resource; each exposes `router()`, merged in [`crate::app`].
 
 pub mod auth;
+pub mod config;
 pub mod health;
 pub mod metrics;
 pub mod profile;

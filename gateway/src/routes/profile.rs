@@ -6,20 +6,15 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use chat_proto::auth::v1::GetMeRequest;
-use chat_proto::profile::v1::{
-    GetAvatarRequest, GetProfileRequest, Profile, Status as Presence, UpdateMyProfileRequest, UploadAvatarRequest,
-};
-use serde::{Deserialize, Serialize};
+use chat_platform::domain::MAX_AVATAR_BYTES;
+use chat_proto::profile::v1::{GetAvatarRequest, GetProfileRequest, UpdateMyProfileRequest, UploadAvatarRequest};
+use serde::Deserialize;
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{BearerToken, JsonBody};
-use crate::routes::auth::{UserJson, rfc3339};
-use crate::routes::rooms::parse_id;
-
-/// The largest avatar upload, in bytes.
-pub const MAX_AVATAR_BYTES: usize = 5 * 1024 * 1024;
+use crate::extract::{BearerToken, JsonBody, parse_id};
+use crate::json::{ProfileJson, UserJson};
+use crate::routes::auth::me;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -31,53 +26,6 @@ pub fn router() -> Router<AppState> {
         )
         .route("/profile/users/{id}", get(public_profile))
         .route("/avatars/{id}", get(avatar))
-}
-
-/// A public profile: never an email or anything about credentials.
-#[derive(Serialize)]
-pub struct ProfileJson {
-    pub id: i64,
-    pub first_name: String,
-    pub last_name: String,
-    pub avatar_url: Option<String>,
-    pub status: &'static str,
-    pub created_at: String,
-}
-
-pub fn status_name(s: &str) -> i32 {
-    if s == "online" {
-        Presence::Online as i32
-    } else {
-        Presence::Offline as i32
-    }
-}
-
-impl From<Profile> for ProfileJson {
-    fn from(p: Profile) -> Self {
-        Self {
-            id: p.user_id,
-            first_name: p.first_name,
-            last_name: p.last_name,
-            avatar_url: Some(p.avatar_url).filter(|u| !u.is_empty()),
-            status: if p.status == Presence::Online as i32 {
-                "online"
-            } else {
-                "offline"
-            },
-            created_at: rfc3339(p.create_time),
-        }
-    }
-}
-
-async fn me(State(state): State<AppState>, token: BearerToken) -> ApiResult<Json<UserJson>> {
-    let user = state
-        .auth
-        .clone()
-        .get_me(token.request(GetMeRequest {}))
-        .await?
-        .into_inner()
-        .user;
-    Ok(Json(user.unwrap_or_default().into()))
 }
 
 #[derive(Deserialize)]
@@ -160,16 +108,8 @@ async fn upload_avatar(
         .clone()
         .upload_avatar(token.request(futures::stream::iter(chunks)))
         .await;
-    match result {
-        Ok(_) => me(State(state), token).await,
-        Err(status) if status.code() == tonic::Code::InvalidArgument => Err(ApiError {
-            status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            code: "unsupported_media_type",
-            ..ApiError::from(status)
-        }),
-        Err(status) if status.code() == tonic::Code::ResourceExhausted => Err(too_large()),
-        Err(status) => Err(status.into()),
-    }
+    result?;
+    me(State(state), token).await
 }
 
 async fn public_profile(

@@ -9,13 +9,12 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use chat_proto::profile::v1::BatchGetProfilesRequest;
 use chat_proto::room::v1::*;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{BearerToken, JsonBody};
-use crate::routes::auth::rfc3339;
-use crate::routes::profile::{ProfileJson, status_name};
+use crate::extract::{BearerToken, JsonBody, parse_id};
+use crate::json::{MemberJson, RoomJson, rfc3339};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -24,47 +23,6 @@ pub fn router() -> Router<AppState> {
         .route("/chat/rooms/{id}/join", post(join))
         .route("/chat/rooms/{id}/leave", post(leave))
         .route("/chat/rooms/{id}/members", get(members))
-}
-
-#[derive(Serialize)]
-pub struct CreatorJson {
-    id: i64,
-    name: String,
-}
-
-#[derive(Serialize)]
-pub struct RoomJson {
-    id: i64,
-    name: String,
-    created_by: CreatorJson,
-    created_at: String,
-    member_count: i64,
-    is_member: bool,
-}
-
-impl From<Room> for RoomJson {
-    fn from(r: Room) -> Self {
-        let creator = r.created_by.unwrap_or_default();
-        Self {
-            id: r.id,
-            name: r.name,
-            created_by: CreatorJson {
-                id: creator.id,
-                name: creator.name,
-            },
-            created_at: rfc3339(r.create_time),
-            member_count: r.member_count,
-            is_member: r.is_member,
-        }
-    }
-}
-
-/// A numeric id from the path, or 400 naming the parameter.
-pub fn parse_id(raw: &str, field: &'static str) -> ApiResult<i64> {
-    raw.parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(|| ApiError::invalid(field, format!("{field} must be a positive integer")))
 }
 
 #[derive(Deserialize)]
@@ -195,13 +153,6 @@ async fn leave(
     Ok(Json(serde_json::json!({ "left": response.left, "message": message })))
 }
 
-#[derive(Serialize)]
-struct MemberJson {
-    #[serde(flatten)]
-    profile: ProfileJson,
-    joined_at: String,
-}
-
 async fn members(
     State(state): State<AppState>,
     token: BearerToken,
@@ -239,7 +190,6 @@ async fn members(
                 .cloned()
                 .unwrap_or_else(|| chat_proto::profile::v1::Profile {
                     user_id: m.user_id,
-                    status: status_name("offline"),
                     ..Default::default()
                 });
             MemberJson {

@@ -1,7 +1,8 @@
 //! The auth service: accounts, passwords and tokens.
 //!
-//! - [`validate`]: the sign-up rules (email, password strength); names follow
-//!   `chat_platform::validate::person_name`, as in the profile service.
+//! - [`rpc`]: the `AuthService` RPCs.
+//! - [`validate`]: the sign-up rules (email, password strength); names are
+//!   `chat_platform::domain::PersonName`, as in the profile service.
 //! - [`password`]: argon2id hashing off the async runtime, with bounded concurrency.
 //! - [`keys`]: the Ed25519 key that signs access tokens.
 //! - [`store`]: the `users` and `refresh_tokens` tables.
@@ -11,6 +12,7 @@
 
 pub mod keys;
 pub mod password;
+pub mod rpc;
 pub mod store;
 pub mod validate;
 
@@ -19,27 +21,26 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chat_platform::config::{self, ConfigError};
+use chat_platform::backplane::Backplane;
+use chat_platform::config::{self, ConfigError, Jwt, Shared};
 use chat_platform::db::{self, DatabaseUrl, Migrations};
 use chat_platform::error::from_peer;
+use chat_platform::service::Service;
 use chat_platform::token::{TokenVerifier, with_bearer};
 use chat_platform::{ServiceError, ServiceResult, now_micros};
-use chat_proto::auth::v1::auth_service_server::{AuthService as AuthRpc, AuthServiceServer};
+use chat_proto::auth::v1::auth_service_server::AuthServiceServer;
 use chat_proto::auth::v1::*;
 use chat_proto::profile::v1::profile_service_client::ProfileServiceClient;
-use chat_proto::profile::v1::{CreateProfileRequest, GetProfileRequest, Profile, Status as PresenceStatus};
+use chat_proto::profile::v1::{GetProfileRequest, Profile, Status as PresenceStatus};
 use chat_proto::timestamp_from_micros;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use sha2::{Digest, Sha256};
+use tonic::Request;
 use tonic::transport::Channel;
-use tonic::{Request, Response, Status};
 
 use crate::keys::{KeySource, Signer};
 use crate::password::PasswordHashing;
-use crate::store::{AuthStore, Rotation};
-use crate::validate::{Email, Password};
-
-pub const SERVICE_NAME: &str = "chat.auth.v1.AuthService";
+use crate::store::AuthStore;
 
 /// The services that may hold service tokens.
 const SERVICES: [&str; 5] = ["auth", "profile", "room", "messaging", "gateway"];
@@ -53,8 +54,7 @@ pub struct Config {
     /// PKCS#8 PEM Ed25519 key; generated into `data_dir` when absent.
     pub private_key: Option<SecretString>,
     pub private_key_file: Option<PathBuf>,
-    pub issuer: String,
-    pub audience: String,
+    pub jwt: Jwt,
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
     pub profile_url: String,
@@ -65,19 +65,18 @@ pub struct Config {
 }
 
 impl Config {
-    pub fn from_env(data_dir: PathBuf, default_peer: &str) -> Result<Self, ConfigError> {
-        let internal_secret = chat_platform::internal::secret_from_env(&data_dir)?;
+    /// Auth's part of the shared settings, plus its own variables.
+    pub fn from_env(shared: &Shared) -> Result<Self, ConfigError> {
         Ok(Self {
-            internal_secret,
-            database_url: DatabaseUrl::for_service("auth", &data_dir)?,
+            internal_secret: shared.internal_secret.clone(),
+            database_url: DatabaseUrl::for_service(Service::Auth, &shared.data_dir)?,
             private_key: config::optional("JWT_PRIVATE_KEY").map(SecretString::from),
             private_key_file: config::optional("JWT_PRIVATE_KEY_FILE").map(PathBuf::from),
-            data_dir,
-            issuer: config::optional("JWT_ISSUER").unwrap_or_else(|| "chat-auth".into()),
-            audience: config::optional("JWT_AUDIENCE").unwrap_or_else(|| "chat".into()),
+            data_dir: shared.data_dir.clone(),
+            jwt: shared.jwt.clone(),
             access_token_ttl: config::seconds_or("ACCESS_TOKEN_TTL_SECS", 15 * 60)?,
             refresh_token_ttl: config::seconds_or("REFRESH_TOKEN_TTL_SECS", 30 * 24 * 3600)?,
-            profile_url: config::endpoint_or("PROFILE_SERVICE_URL", default_peer)?,
+            profile_url: shared.peers.url(Service::Profile).to_owned(),
             hash_concurrency: config::parse_or(
                 "PASSWORD_HASH_CONCURRENCY",
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
@@ -110,15 +109,18 @@ pub struct AuthService {
     profiles: ProfileServiceClient<Channel>,
     config: Config,
     db: db::Database,
+    /// Sessions that end are announced here, so gateways close their sockets.
+    #[allow(dead_code)]
+    backplane: Backplane,
 }
 
 /// Opens the database, applies migrations and loads the signing key.
-pub async fn build(config: Config) -> anyhow::Result<AuthService> {
-    let db = db::connect(&config.database_url, "auth", Some(&migrations())).await?;
-    let signer = Signer::load(&config.key_source(), &config.issuer, &config.audience)?;
+pub async fn build(config: Config, backplane: &Backplane) -> anyhow::Result<AuthService> {
+    let db = db::connect(&config.database_url, Service::Auth, Some(&migrations())).await?;
+    let signer = Signer::load(&config.key_source(), &config.jwt.issuer, &config.jwt.audience)?;
     let verifier = TokenVerifier::with_keys(
-        &config.issuer,
-        &config.audience,
+        &config.jwt.issuer,
+        &config.jwt.audience,
         std::slice::from_ref(signer.public_key()),
     )?;
     Ok(AuthService {
@@ -129,23 +131,24 @@ pub async fn build(config: Config) -> anyhow::Result<AuthService> {
         profiles: ProfileServiceClient::new(chat_platform::grpc::channel(&config.profile_url)?),
         config,
         db,
+        backplane: backplane.clone(),
     })
 }
 
-impl AuthService {
-    /// Adds the gRPC service to `routes` and returns its full name.
-    pub fn add_routes(&self, routes: &mut tonic::service::RoutesBuilder) -> &'static str {
+impl chat_platform::grpc::GrpcService for AuthService {
+    fn add_routes(&self, routes: &mut tonic::service::RoutesBuilder) {
         routes.add_service(AuthServiceServer::new(self.clone()));
-        SERVICE_NAME
     }
 
+    fn database(&self) -> &db::Database {
+        &self.db
+    }
+}
+
+impl AuthService {
     /// The public key other services verify tokens with.
     pub fn public_keys(&self) -> Vec<PublicKey> {
         vec![self.signer.public_key().clone()]
-    }
-
-    pub fn database(&self) -> &db::Database {
-        &self.db
     }
 
     async fn issue_tokens(&self, user_id: i64, family_id: Option<String>) -> ServiceResult<TokenPair> {
@@ -202,9 +205,10 @@ fn user_message(id: i64, email: String, created_at: i64, profile: Profile) -> Us
         email,
         first_name: profile.first_name,
         last_name: profile.last_name,
-        avatar_url: profile.avatar_url,
+        avatar_id: profile.avatar_id,
         status: status.into(),
         create_time: Some(timestamp_from_micros(created_at)),
+        ..Default::default()
     }
 }
 
@@ -227,173 +231,4 @@ fn new_refresh_token() -> ServiceResult<(String, String)> {
     let token = URL_SAFE_NO_PAD.encode(random_bytes::<32>()?);
     let hash = hash_token(&token);
     Ok((token, hash))
-}
-
-#[tonic::async_trait]
-impl AuthRpc for AuthService {
-    async fn register(&self, request: Request<RegisterRequest>) -> Result<Response<RegisterResponse>, Status> {
-        let req = request.into_inner();
-        let email = Email::parse(&req.email)?;
-        let password = Password::parse(&req.password)?;
-        let first_name = chat_platform::validate::person_name("first_name", &req.first_name)?;
-        let last_name = chat_platform::validate::person_name("last_name", &req.last_name)?;
-        if self.store.credentials(email.as_str()).await?.is_some() {
-            return Err(ServiceError::AlreadyExists("an account with this email already exists".into()).into());
-        }
-        let hash = self.hashing.hash(password.into_inner()).await?;
-        let now = now_micros();
-        let id = self.store.insert_user(email.as_str(), &hash, now).await?;
-
-        let (service_token, _) = self
-            .signer
-            .service_token("auth", Duration::from_secs(60))
-            .map_err(ServiceError::Internal)?;
-        let create = CreateProfileRequest {
-            user_id: id,
-            first_name,
-            last_name,
-        };
-        let profile = match self
-            .profiles
-            .clone()
-            .create_profile(with_bearer(Request::new(create), &service_token))
-            .await
-        {
-            Ok(response) => response.into_inner().profile.unwrap_or_default(),
-            Err(status) => {
-                // Without a profile the account is unusable: undo it so the
-                // user can simply try again.
-                self.store.delete_user(id).await?;
-                return Err(from_peer(status).into());
-            }
-        };
-        let tokens = self.issue_tokens(id, None).await?;
-        tracing::info!(user_id = id, "account registered");
-        Ok(Response::new(RegisterResponse {
-            user: Some(user_message(id, email.as_str().to_owned(), now, profile)),
-            tokens: Some(tokens),
-        }))
-    }
-
-    async fn login(&self, request: Request<LoginRequest>) -> Result<Response<LoginResponse>, Status> {
-        let req = request.into_inner();
-        let invalid = || ServiceError::Unauthenticated("invalid email or password".into());
-        // A malformed email is just another failed login: same message, same cost.
-        let email = Email::parse(&req.email)
-            .map(|e| e.as_str().to_owned())
-            .unwrap_or_default();
-        let found = if email.is_empty() {
-            None
-        } else {
-            self.store.credentials(&email).await?
-        };
-        let (id, hash) = match found {
-            Some((id, hash)) => (Some(id), Some(hash)),
-            None => (None, None),
-        };
-        if !self.hashing.verify(req.password, hash).await? {
-            return Err(invalid().into());
-        }
-        let id = id.ok_or_else(invalid)?;
-        let tokens = self.issue_tokens(id, None).await?;
-        let user = self.user(id, &tokens.access_token).await?;
-        Ok(Response::new(LoginResponse {
-            user: Some(user),
-            tokens: Some(tokens),
-        }))
-    }
-
-    async fn refresh(&self, request: Request<RefreshRequest>) -> Result<Response<RefreshResponse>, Status> {
-        let old = request.into_inner().refresh_token;
-        if old.trim().is_empty() {
-            return Err(ServiceError::invalid("refresh_token", "refresh_token is required").into());
-        }
-        let (new_token, new_hash) = new_refresh_token()?;
-        let now = now_micros();
-        let expires = now + self.config.refresh_token_ttl.as_micros() as i64;
-        match self.store.rotate(&hash_token(&old), &new_hash, now, expires).await? {
-            Rotation::Rotated { user_id } => {
-                let tokens = self.issue_tokens(user_id, Some(new_token)).await?;
-                Ok(Response::new(RefreshResponse { tokens: Some(tokens) }))
-            }
-            Rotation::Invalid => {
-                Err(ServiceError::Unauthenticated("refresh token is invalid or expired".into()).into())
-            }
-            Rotation::Reused => {
-                tracing::warn!("refresh token reused; its session has been revoked");
-                Err(ServiceError::Unauthenticated("refresh token was already used; sign in again".into()).into())
-            }
-        }
-    }
-
-    async fn logout(&self, request: Request<LogoutRequest>) -> Result<Response<LogoutResponse>, Status> {
-        let caller = self.verifier.authenticate(&request).await?;
-        let token = request.into_inner().refresh_token;
-        if token.trim().is_empty() {
-            return Err(ServiceError::invalid("refresh_token", "refresh_token is required").into());
-        }
-        self.store
-            .revoke_session(caller.user_id, &hash_token(&token), now_micros())
-            .await?;
-        Ok(Response::new(LogoutResponse {}))
-    }
-
-    async fn get_me(&self, request: Request<GetMeRequest>) -> Result<Response<GetMeResponse>, Status> {
-        let caller = self.verifier.authenticate(&request).await?;
-        let bearer = chat_platform::token::bearer(request.metadata())?;
-        let user = self.user(caller.user_id, bearer).await?;
-        Ok(Response::new(GetMeResponse { user: Some(user) }))
-    }
-
-    async fn issue_service_token(
-        &self,
-        request: Request<IssueServiceTokenRequest>,
-    ) -> Result<Response<IssueServiceTokenResponse>, Status> {
-        let req = request.into_inner();
-        let given = Sha256::digest(req.secret.as_bytes());
-        let wanted = Sha256::digest(self.config.internal_secret.expose_secret().as_bytes());
-        // Compared as digests, so the time taken says nothing about the secret.
-        if given != wanted {
-            tracing::warn!(service = %req.service, "service token refused: wrong internal secret");
-            return Err(ServiceError::Unauthenticated("invalid internal secret".into()).into());
-        }
-        if !SERVICES.contains(&req.service.as_str()) {
-            return Err(ServiceError::invalid("service", "unknown service name").into());
-        }
-        let (token, exp) = self
-            .signer
-            .service_token(&req.service, SERVICE_TOKEN_TTL)
-            .map_err(ServiceError::Internal)?;
-        Ok(Response::new(IssueServiceTokenResponse {
-            token,
-            expire_time: Some(prost_types::Timestamp { seconds: exp, nanos: 0 }),
-        }))
-    }
-
-    async fn batch_get_users(
-        &self,
-        request: Request<BatchGetUsersRequest>,
-    ) -> Result<Response<BatchGetUsersResponse>, Status> {
-        self.verifier.authenticate_service(&request).await?;
-        let ids = chat_platform::validate::unique_ids(request.into_inner().user_ids, 500, "user_ids")?;
-        let users = self
-            .store
-            .emails(&ids)
-            .await?
-            .into_iter()
-            .map(|(user_id, email)| UserEmail { user_id, email })
-            .collect();
-        Ok(Response::new(BatchGetUsersResponse { users }))
-    }
-
-    async fn get_public_keys(
-        &self,
-        _request: Request<GetPublicKeysRequest>,
-    ) -> Result<Response<GetPublicKeysResponse>, Status> {
-        Ok(Response::new(GetPublicKeysResponse {
-            keys: self.public_keys(),
-            issuer: self.config.issuer.clone(),
-            audience: self.config.audience.clone(),
-        }))
-    }
 }

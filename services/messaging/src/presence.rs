@@ -1,194 +1,100 @@
-//! Who is online: a per-user set of live connection ids, each with an
-//! expiry that its gateway keeps refreshing. A user is online while the set
-//! is non-empty; a dead gateway's connections lapse with their TTL.
-//!
-//! Only real transitions are reported: in Redis the global `online` set's
-//! SADD/SREM answer decides, atomically inside a Lua script, so two
-//! messaging replicas never both announce the same change.
+//! Presence, owned here: gateways report connections opening, closing and
+//! staying alive; this service turns them into online/offline transitions
+//! (the store decides atomically, so two replicas never both announce one),
+//! persists each to the profile service and then announces it.
 
-use std::collections::HashMap;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use redis::aio::ConnectionManager;
+use chat_platform::ServiceError;
+use chat_platform::bus::PRESENCE_CHANNEL;
+use chat_platform::error::from_peer;
+use chat_proto::messaging::v1::stream_events_response::Event;
+use chat_proto::messaging::v1::{ConnectionRef, PresenceEvent};
+use chat_proto::profile::v1::{SetStatusRequest, Status as ProfileStatus};
 
-#[derive(Clone)]
-pub enum PresenceStore {
-    Redis { conn: ConnectionManager, prefix: Arc<str> },
-    Local(Arc<std::sync::Mutex<HashMap<i64, HashMap<String, Instant>>>>),
-}
+use crate::MessagingService;
 
-/// Adds (or refreshes) a connection; returns 1 when the user came online.
-const OPEN: &str = r"
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local ttl = tonumber(ARGV[2])
-redis.call('ZADD', KEYS[1], now + ttl, ARGV[1])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-redis.call('PEXPIRE', KEYS[1], ttl * 2)
-return redis.call('SADD', KEYS[2], ARGV[3])
-";
-
-/// Removes a connection (if given) and lapsed ones; returns 1 when the
-/// user went offline.
-const CLOSE: &str = r"
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-if ARGV[1] ~= '' then redis.call('ZREM', KEYS[1], ARGV[1]) end
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-if redis.call('ZCARD', KEYS[1]) == 0 then
-  return redis.call('SREM', KEYS[2], ARGV[2])
-end
-return 0
-";
-
-#[derive(Debug, thiserror::Error)]
-#[error("presence store unavailable: {0}")]
-pub struct PresenceError(String);
-
-impl From<PresenceError> for chat_platform::ServiceError {
-    fn from(e: PresenceError) -> Self {
-        Self::Unavailable(e.to_string())
-    }
-}
-
-impl From<redis::RedisError> for PresenceError {
-    fn from(e: redis::RedisError) -> Self {
-        Self(e.to_string())
-    }
-}
-
-impl PresenceStore {
-    pub fn local() -> Self {
-        Self::Local(Default::default())
-    }
-
-    fn keys(prefix: &str, user_id: i64) -> (String, String) {
-        (
-            format!("{prefix}presence:conns:{user_id}"),
-            format!("{prefix}presence:online"),
-        )
-    }
-
-    /// Records a live connection. True when the user just came online.
-    pub async fn open(&self, user_id: i64, connection: &str, ttl: Duration) -> Result<bool, PresenceError> {
-        match self {
-            Self::Redis { conn, prefix } => {
-                let (conns, online) = Self::keys(prefix, user_id);
-                let changed: i64 = redis::Script::new(OPEN)
-                    .key(conns)
-                    .key(online)
-                    .arg(connection)
-                    .arg(ttl.as_millis() as u64)
-                    .arg(user_id)
-                    .invoke_async(&mut conn.clone())
-                    .await?;
-                Ok(changed == 1)
-            }
-            Self::Local(map) => {
-                let mut map = map.lock().expect("presence lock");
-                // A user is a key of the map exactly while they are online,
-                // like membership of Redis's `online` set.
-                let now = Instant::now();
-                let came_online = !map.contains_key(&user_id);
-                let conns = map.entry(user_id).or_default();
-                conns.retain(|_, exp| *exp > now);
-                conns.insert(connection.to_owned(), now + ttl);
-                Ok(came_online)
-            }
-        }
-    }
-
-    /// Forgets a connection. True when it was the user's last one.
-    pub async fn close(&self, user_id: i64, connection: &str) -> Result<bool, PresenceError> {
-        match self {
-            Self::Redis { conn, prefix } => {
-                let (conns, online) = Self::keys(prefix, user_id);
-                let changed: i64 = redis::Script::new(CLOSE)
-                    .key(conns)
-                    .key(online)
-                    .arg(connection)
-                    .arg(user_id)
-                    .invoke_async(&mut conn.clone())
-                    .await?;
-                Ok(changed == 1)
-            }
-            Self::Local(map) => {
-                let mut map = map.lock().expect("presence lock");
-                let Some(conns) = map.get_mut(&user_id) else {
-                    return Ok(false);
-                };
-                let now = Instant::now();
-                conns.remove(connection);
-                conns.retain(|_, exp| *exp > now);
-                if conns.is_empty() {
-                    map.remove(&user_id);
-                    return Ok(true);
-                }
-                Ok(false)
-            }
-        }
-    }
-
-    /// Drops lapsed connections everywhere; returns the users who thereby
-    /// went offline.
-    pub async fn sweep(&self) -> Result<Vec<i64>, PresenceError> {
-        match self {
-            Self::Redis { conn, prefix } => {
-                let online_key = format!("{prefix}presence:online");
-                let users: Vec<i64> = redis::cmd("SMEMBERS")
-                    .arg(&online_key)
-                    .query_async(&mut conn.clone())
-                    .await?;
-                let mut gone = Vec::new();
-                for user_id in users {
-                    if self.close(user_id, "").await? {
-                        gone.push(user_id);
+impl MessagingService {
+    /// A sweeper turns connections whose gateway stopped refreshing them into
+    /// offline users.
+    pub(crate) fn spawn_presence_sweeper(&self) {
+        let this = self.clone();
+        let period = (self.inner.presence_ttl / 4).max(Duration::from_millis(250));
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(period);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                match this.inner.presence.sweep().await {
+                    Ok(gone) => {
+                        for user_id in gone {
+                            this.presence_changed(user_id, false).await;
+                        }
                     }
+                    Err(e) => tracing::warn!(error = %e, "presence sweep failed"),
                 }
-                Ok(gone)
             }
-            Self::Local(map) => {
-                let mut map = map.lock().expect("presence lock");
-                let now = Instant::now();
-                let mut gone = Vec::new();
-                map.retain(|user_id, conns| {
-                    conns.retain(|_, exp| *exp > now);
-                    if conns.is_empty() {
-                        gone.push(*user_id);
-                        false
-                    } else {
-                        true
-                    }
-                });
-                Ok(gone)
-            }
-        }
+        });
     }
 
-    /// The users among `ids` who are online.
-    pub async fn online(&self, ids: &[i64]) -> Result<Vec<i64>, PresenceError> {
-        match self {
-            Self::Redis { conn, prefix } => {
-                if ids.is_empty() {
-                    return Ok(Vec::new());
-                }
-                let flags: Vec<i64> = redis::cmd("SMISMEMBER")
-                    .arg(format!("{prefix}presence:online"))
-                    .arg(ids)
-                    .query_async(&mut conn.clone())
-                    .await?;
-                Ok(ids
-                    .iter()
-                    .zip(flags)
-                    .filter(|(_, f)| *f == 1)
-                    .map(|(id, _)| *id)
-                    .collect())
-            }
-            Self::Local(map) => {
-                let map = map.lock().expect("presence lock");
-                Ok(ids.iter().copied().filter(|id| map.contains_key(id)).collect())
-            }
+    /// Records (or refreshes) a connection; true when it brought the user online.
+    pub(crate) async fn open_connection(&self, user_id: i64, connection_id: &str) -> Result<bool, ServiceError> {
+        let came_online = self
+            .inner
+            .presence
+            .open(user_id, connection_id, self.inner.presence_ttl)
+            .await?;
+        if came_online {
+            self.presence_changed(user_id, true).await;
         }
+        Ok(came_online)
+    }
+
+    /// Forgets a connection; true when it was the user's last.
+    pub(crate) async fn close_connection(&self, user_id: i64, connection_id: &str) -> Result<bool, ServiceError> {
+        let went_offline = self.inner.presence.close(user_id, connection_id).await?;
+        if went_offline {
+            self.presence_changed(user_id, false).await;
+        }
+        Ok(went_offline)
+    }
+
+    pub(crate) async fn refresh_connections(&self, connections: Vec<ConnectionRef>) -> Result<(), ServiceError> {
+        for conn in connections {
+            self.open_connection(conn.user_id, &conn.connection_id).await?;
+        }
+        Ok(())
+    }
+
+    /// Persists a presence change, then announces it, so whoever hears it
+    /// and reads the profile sees the same status.
+    async fn presence_changed(&self, user_id: i64, online: bool) {
+        let status = if online {
+            ProfileStatus::Online
+        } else {
+            ProfileStatus::Offline
+        };
+        let persisted = async {
+            let request = self
+                .inner
+                .tokens
+                .request(SetStatusRequest {
+                    user_id,
+                    status: status as i32,
+                })
+                .await?;
+            self.inner
+                .profiles
+                .clone()
+                .set_status(request)
+                .await
+                .map_err(from_peer)?;
+            Ok::<_, ServiceError>(())
+        };
+        if let Err(e) = persisted.await {
+            tracing::warn!(user_id, error = %e, "presence change not persisted");
+        }
+        self.publish(PRESENCE_CHANNEL, Event::Presence(PresenceEvent { user_id, online }))
+            .await;
     }
 }

@@ -5,6 +5,7 @@
 //! lock (SQLite) serialises senders per room, so seqs are gap-free.
 
 use chat_platform::db::Backend;
+use chat_platform::domain::MessageContent;
 use chat_platform::error::is_unique_violation;
 use chat_platform::{ServiceError, ServiceResult};
 use sqlx::any::AnyRow;
@@ -64,10 +65,11 @@ impl MessageStore {
         &self,
         room_id: i64,
         user_id: i64,
-        content: &str,
+        content: &MessageContent,
         client_msg_id: Option<&str>,
         now: i64,
     ) -> ServiceResult<(MessageRow, bool)> {
+        let content = content.as_str();
         if let Some(key) = client_msg_id
             && let Some(existing) = self.by_client_id(user_id, key).await?
         {

@@ -12,7 +12,7 @@ use image::{ImageFormat, ImageReader, Limits};
 use sha2::{Digest, Sha256};
 
 /// Largest upload accepted, in bytes.
-pub const MAX_BYTES: usize = 5 * 1024 * 1024;
+pub const MAX_BYTES: usize = chat_platform::domain::MAX_AVATAR_BYTES;
 /// Largest width or height accepted before decoding.
 pub const MAX_DIMENSION: u32 = 8192;
 /// Side of the stored square image.
@@ -20,7 +20,10 @@ pub const SIZE: u32 = 256;
 pub const CONTENT_TYPE: &str = "image/png";
 
 fn unsupported(reason: &str) -> ServiceError {
-    ServiceError::invalid("avatar", reason)
+    ServiceError::UnsupportedMedia {
+        field: "avatar",
+        reason: reason.to_owned(),
+    }
 }
 
 /// Decodes `data`, refusing anything but PNG, JPEG, GIF or WebP, and returns

@@ -9,15 +9,15 @@
 pub mod avatar;
 pub mod store;
 
-use std::path::PathBuf;
-
+use chat_platform::backplane::Backplane;
 use chat_platform::bus::{EventBus, PROFILES_CHANNEL};
-use chat_platform::config::{self, ConfigError};
+use chat_platform::config::{ConfigError, Jwt, Shared};
 use chat_platform::db::{self, DatabaseUrl, Migrations};
+use chat_platform::domain::{PersonName, unique_ids};
+use chat_platform::service::Service;
 use chat_platform::token::TokenVerifier;
-use chat_platform::validate::{person_name, unique_ids};
 use chat_platform::{ServiceError, now_micros};
-use chat_proto::messaging::v1::{ProfileEvent, StreamEventsResponse, stream_events_response};
+use chat_proto::events::v1::ProfileEvent;
 use chat_proto::profile::v1::profile_service_server::{ProfileService as ProfileRpc, ProfileServiceServer};
 use chat_proto::profile::v1::*;
 use chat_proto::timestamp_from_micros;
@@ -27,23 +27,20 @@ use tonic::{Request, Response, Status, Streaming};
 
 use crate::store::{ProfileRow, ProfileStore};
 
-pub const SERVICE_NAME: &str = "chat.profile.v1.ProfileService";
-
 #[derive(Debug, Clone)]
 pub struct Config {
     pub database_url: DatabaseUrl,
     pub auth_url: String,
-    pub issuer: String,
-    pub audience: String,
+    pub jwt: Jwt,
 }
 
 impl Config {
-    pub fn from_env(data_dir: PathBuf, default_peer: &str) -> Result<Self, ConfigError> {
+    /// Profile's part of the shared settings.
+    pub fn from_env(shared: &Shared) -> Result<Self, ConfigError> {
         Ok(Self {
-            database_url: DatabaseUrl::for_service("profile", &data_dir)?,
-            auth_url: config::endpoint_or("AUTH_SERVICE_URL", default_peer)?,
-            issuer: config::optional("JWT_ISSUER").unwrap_or_else(|| "chat-auth".into()),
-            audience: config::optional("JWT_AUDIENCE").unwrap_or_else(|| "chat".into()),
+            database_url: DatabaseUrl::for_service(Service::Profile, &shared.data_dir)?,
+            auth_url: shared.peers.url(Service::Auth).to_owned(),
+            jwt: shared.jwt.clone(),
         })
     }
 }
@@ -63,41 +60,37 @@ pub struct ProfileService {
     bus: EventBus,
 }
 
-pub async fn build(config: Config, bus: EventBus) -> anyhow::Result<ProfileService> {
-    let db = db::connect(&config.database_url, "profile", Some(&migrations())).await?;
-    let verifier = TokenVerifier::from_auth_service(
-        &config.issuer,
-        &config.audience,
-        chat_platform::grpc::channel(&config.auth_url)?,
-    );
+pub async fn build(config: Config, backplane: &Backplane) -> anyhow::Result<ProfileService> {
+    let db = db::connect(&config.database_url, Service::Profile, Some(&migrations())).await?;
+    let verifier = TokenVerifier::from_auth_service(&config.jwt, chat_platform::grpc::channel(&config.auth_url)?);
     Ok(ProfileService {
         store: ProfileStore::new(db.pool.clone()),
         verifier,
         db,
-        bus,
+        bus: backplane.bus.clone(),
     })
 }
 
-impl ProfileService {
-    pub fn add_routes(&self, routes: &mut tonic::service::RoutesBuilder) -> &'static str {
+impl chat_platform::grpc::GrpcService for ProfileService {
+    fn add_routes(&self, routes: &mut tonic::service::RoutesBuilder) {
         routes.add_service(ProfileServiceServer::new(self.clone()));
-        SERVICE_NAME
     }
 
-    pub fn database(&self) -> &db::Database {
+    fn database(&self) -> &db::Database {
         &self.db
     }
+}
 
+impl ProfileService {
     /// Tells everyone a public profile changed, so chats show the new name
     /// or picture without a reload. A lost event only delays that.
     async fn announce(&self, profile: &Profile) {
-        let event = StreamEventsResponse {
-            event: Some(stream_events_response::Event::Profile(ProfileEvent {
-                user_id: profile.user_id,
-                first_name: profile.first_name.clone(),
-                last_name: profile.last_name.clone(),
-                avatar_url: profile.avatar_url.clone(),
-            })),
+        let event = ProfileEvent {
+            user_id: profile.user_id,
+            first_name: profile.first_name.clone(),
+            last_name: profile.last_name.clone(),
+            avatar_id: profile.avatar_id.clone(),
+            ..Default::default()
         };
         if let Err(e) = self.bus.publish(PROFILES_CHANNEL, event.encode_to_vec().into()).await {
             tracing::warn!(error = %e, "profile change not published");
@@ -111,12 +104,6 @@ impl ProfileService {
             .map(profile_message)
             .ok_or_else(|| ServiceError::NotFound("profile not found".into()))
     }
-}
-
-/// The URL the gateway serves an avatar at. A new upload gets a new id, so
-/// caches never show the old picture.
-pub fn avatar_url(avatar_id: &str) -> String {
-    format!("/avatars/{avatar_id}")
 }
 
 fn status_of(s: &str) -> Status_ {
@@ -134,9 +121,10 @@ pub fn profile_message(row: ProfileRow) -> Profile {
         user_id: row.user_id,
         first_name: row.first_name,
         last_name: row.last_name,
-        avatar_url: row.avatar_id.as_deref().map(avatar_url).unwrap_or_default(),
+        avatar_id: row.avatar_id.unwrap_or_default(),
         status: status_of(&row.status) as i32,
         create_time: Some(timestamp_from_micros(row.created_at)),
+        ..Default::default()
     }
 }
 
@@ -160,11 +148,11 @@ impl ProfileRpc for ProfileService {
     ) -> Result<Response<UpdateMyProfileResponse>, Status> {
         let caller = self.verifier.authenticate(&request).await?;
         let req = request.into_inner();
-        let first = person_name("first_name", &req.first_name)?;
-        let last = person_name("last_name", &req.last_name)?;
+        let first = PersonName::parse("first_name", &req.first_name)?;
+        let last = PersonName::parse("last_name", &req.last_name)?;
         let row = self
             .store
-            .update_names(caller.user_id, &first, &last, now_micros())
+            .update_names(caller.user_id, first.as_str(), last.as_str(), now_micros())
             .await?
             .ok_or_else(|| ServiceError::NotFound("profile not found".into()))?;
         let profile = profile_message(row);
@@ -182,7 +170,7 @@ impl ProfileRpc for ProfileService {
         while let Some(chunk) = stream.next().await {
             let chunk = chunk?;
             if data.len() + chunk.chunk.len() > avatar::MAX_BYTES {
-                return Err(ServiceError::ResourceExhausted(format!(
+                return Err(ServiceError::TooLarge(format!(
                     "avatar must be at most {} MB",
                     avatar::MAX_BYTES / (1024 * 1024)
                 ))
@@ -252,9 +240,12 @@ impl ProfileRpc for ProfileService {
             return Err(ServiceError::PermissionDenied("only the auth service creates profiles".into()).into());
         }
         let req = request.into_inner();
-        let first = person_name("first_name", &req.first_name)?;
-        let last = person_name("last_name", &req.last_name)?;
-        let row = self.store.create(req.user_id, &first, &last, now_micros()).await?;
+        let first = PersonName::parse("first_name", &req.first_name)?;
+        let last = PersonName::parse("last_name", &req.last_name)?;
+        let row = self
+            .store
+            .create(req.user_id, first.as_str(), last.as_str(), now_micros())
+            .await?;
         Ok(Response::new(CreateProfileResponse {
             profile: Some(profile_message(row)),
         }))

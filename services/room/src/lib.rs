@@ -2,23 +2,24 @@
 //!
 //! - [`store`]: the `rooms` and `room_members` tables.
 //!
-//! Every change is published on the event bus as a `RoomEvent` (on the
-//! room's channel and on the global rooms channel), so connected clients can
-//! be told without this service knowing about them.
+//! Every change is published once on the event bus's `rooms` channel as a
+//! `chat.events.v1.RoomEvent`, so gateways and the messaging service hear of
+//! it without this service knowing about them.
 
 pub mod store;
 
-use std::path::PathBuf;
-
-use chat_platform::bus::{EventBus, ROOMS_CHANNEL, room_channel};
-use chat_platform::config::{self, ConfigError};
+use chat_platform::backplane::Backplane;
+use chat_platform::bus::{EventBus, ROOMS_CHANNEL};
+use chat_platform::config::{ConfigError, Jwt, Shared};
 use chat_platform::db::{self, DatabaseUrl, Migrations};
+use chat_platform::domain::RoomName;
 use chat_platform::error::from_peer;
 use chat_platform::page;
+use chat_platform::service::Service;
 use chat_platform::token::{TokenVerifier, bearer, with_bearer};
 use chat_platform::{ServiceError, ServiceResult, now_micros};
-use chat_proto::messaging::v1::room_event::Kind;
-use chat_proto::messaging::v1::{RoomEvent, StreamEventsResponse, stream_events_response};
+use chat_proto::events::v1::RoomEvent;
+use chat_proto::events::v1::room_event::Kind;
 use chat_proto::profile::v1::BatchGetProfilesRequest;
 use chat_proto::profile::v1::profile_service_client::ProfileServiceClient;
 use chat_proto::room::v1::room_service_server::{RoomService as RoomRpc, RoomServiceServer};
@@ -30,25 +31,22 @@ use tonic::{Request, Response, Status};
 
 use crate::store::{RoomRow, RoomStore};
 
-pub const SERVICE_NAME: &str = "chat.room.v1.RoomService";
-
 #[derive(Debug, Clone)]
 pub struct Config {
     pub database_url: DatabaseUrl,
     pub auth_url: String,
     pub profile_url: String,
-    pub issuer: String,
-    pub audience: String,
+    pub jwt: Jwt,
 }
 
 impl Config {
-    pub fn from_env(data_dir: PathBuf, default_peer: &str) -> Result<Self, ConfigError> {
+    /// Room's part of the shared settings.
+    pub fn from_env(shared: &Shared) -> Result<Self, ConfigError> {
         Ok(Self {
-            database_url: DatabaseUrl::for_service("room", &data_dir)?,
-            auth_url: config::endpoint_or("AUTH_SERVICE_URL", default_peer)?,
-            profile_url: config::endpoint_or("PROFILE_SERVICE_URL", default_peer)?,
-            issuer: config::optional("JWT_ISSUER").unwrap_or_else(|| "chat-auth".into()),
-            audience: config::optional("JWT_AUDIENCE").unwrap_or_else(|| "chat".into()),
+            database_url: DatabaseUrl::for_service(Service::Room, &shared.data_dir)?,
+            auth_url: shared.peers.url(Service::Auth).to_owned(),
+            profile_url: shared.peers.url(Service::Profile).to_owned(),
+            jwt: shared.jwt.clone(),
         })
     }
 }
@@ -69,39 +67,28 @@ pub struct RoomService {
     db: db::Database,
 }
 
-pub async fn build(config: Config, bus: EventBus) -> anyhow::Result<RoomService> {
-    let db = db::connect(&config.database_url, "room", Some(&migrations())).await?;
+pub async fn build(config: Config, backplane: &Backplane) -> anyhow::Result<RoomService> {
+    let db = db::connect(&config.database_url, Service::Room, Some(&migrations())).await?;
     Ok(RoomService {
         store: RoomStore::new(db.pool.clone()),
-        verifier: TokenVerifier::from_auth_service(
-            &config.issuer,
-            &config.audience,
-            chat_platform::grpc::channel(&config.auth_url)?,
-        ),
+        verifier: TokenVerifier::from_auth_service(&config.jwt, chat_platform::grpc::channel(&config.auth_url)?),
         profiles: ProfileServiceClient::new(chat_platform::grpc::channel(&config.profile_url)?),
-        bus,
+        bus: backplane.bus.clone(),
         db,
     })
 }
 
-/// The longest room name, in characters.
-pub const MAX_NAME: usize = 100;
+impl chat_platform::grpc::GrpcService for RoomService {
+    fn add_routes(&self, routes: &mut tonic::service::RoutesBuilder) {
+        routes.add_service(RoomServiceServer::new(self.clone()));
+    }
 
-/// A trimmed room name of 1–100 characters.
-pub fn room_name(raw: &str) -> Result<String, ServiceError> {
-    chat_platform::validate::single_line("name", "room name", raw, MAX_NAME)
+    fn database(&self) -> &db::Database {
+        &self.db
+    }
 }
 
 impl RoomService {
-    pub fn add_routes(&self, routes: &mut tonic::service::RoutesBuilder) -> &'static str {
-        routes.add_service(RoomServiceServer::new(self.clone()));
-        SERVICE_NAME
-    }
-
-    pub fn database(&self) -> &db::Database {
-        &self.db
-    }
-
     /// Turns rows into messages, naming each creator from their profile.
     async fn rooms(&self, rows: Vec<RoomRow>, token: &str) -> ServiceResult<Vec<Room>> {
         let mut ids: Vec<i64> = rows.iter().map(|r| r.created_by).collect();
@@ -152,22 +139,14 @@ impl RoomService {
     /// Publishes a room event after the change committed. A lost event is
     /// logged, never an error for the caller: the change itself is durable.
     async fn publish(&self, kind: Kind, room_id: i64, user_id: i64, room_name: String) {
-        let event = StreamEventsResponse {
-            event: Some(stream_events_response::Event::Room(RoomEvent {
-                kind: kind as i32,
-                room_id,
-                user_id,
-                room_name,
-            })),
+        let event = RoomEvent {
+            kind: kind as i32,
+            room_id,
+            user_id,
+            room_name,
         };
-        let payload = bytes::Bytes::from(event.encode_to_vec());
-        // The room's own channel for those in it; the global one for room
-        // lists and for services that cache memberships.
-        let channels = [room_channel(room_id), ROOMS_CHANNEL.to_owned()];
-        for channel in channels {
-            if let Err(e) = self.bus.publish(&channel, payload.clone()).await {
-                tracing::warn!(error = %e, %channel, "room event not published");
-            }
+        if let Err(e) = self.bus.publish(ROOMS_CHANNEL, event.encode_to_vec().into()).await {
+            tracing::warn!(error = %e, room_id, "room event not published");
         }
     }
 }
@@ -184,9 +163,9 @@ impl RoomRpc for RoomService {
     async fn create_room(&self, request: Request<CreateRoomRequest>) -> Result<Response<CreateRoomResponse>, Status> {
         let caller = self.verifier.authenticate(&request).await?;
         let token = bearer(request.metadata())?.to_owned();
-        let name = room_name(&request.get_ref().name)?;
+        let name = RoomName::parse(&request.get_ref().name)?;
         let id = self.store.create(&name, caller.user_id, now_micros()).await?;
-        self.publish(Kind::Created, id, caller.user_id, name).await;
+        self.publish(Kind::Created, id, caller.user_id, name.into_inner()).await;
         let room = self.room(id, caller.user_id, &token).await?;
         Ok(Response::new(CreateRoomResponse { room: Some(room) }))
     }

@@ -1,5 +1,6 @@
 //! The room service's tables: `rooms` and `room_members`.
 
+use chat_platform::domain::RoomName;
 use chat_platform::error::is_unique_violation;
 use chat_platform::{ServiceError, ServiceResult};
 use sqlx::any::AnyRow;
@@ -43,7 +44,8 @@ impl RoomStore {
     }
 
     /// Creates a room with its creator as the first member.
-    pub async fn create(&self, name: &str, creator: i64, now: i64) -> ServiceResult<i64> {
+    pub async fn create(&self, name: &RoomName, creator: i64, now: i64) -> ServiceResult<i64> {
+        let name = name.as_str();
         let mut tx = self.pool.begin().await?;
         let id: i64 =
             sqlx::query_scalar("INSERT INTO rooms (name, created_by, created_at) VALUES ($1, $2, $3) RETURNING id")

@@ -1,15 +1,8 @@
-// Unit tests for the DOM-free modules: the input rules and the chat formatting.
+// Unit tests for js/validate.js: the server's input rules, mirrored.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { groupMessages, newClientMsgId, typingText } from '../js/format.js';
+import { DEFAULT_LIMITS, limits } from '../js/limits.js';
 import * as rules from '../js/validate.js';
-
-test('typing line wording', () => {
-  assert.equal(typingText([]), '');
-  assert.equal(typingText(['Ana']), 'Ana is typing…');
-  assert.equal(typingText(['Ana', 'Ben']), 'Ana and Ben are typing…');
-  assert.equal(typingText(['Ana', 'Ben', 'Cy']), 'several people are typing…');
-});
 
 test('password rule mirrors the server', () => {
   assert.match(rules.password(''), /required/);
@@ -42,29 +35,29 @@ test('emails, names and room names', () => {
   assert.match(rules.roomName('r'.repeat(101)), /at most 100/);
 });
 
+test('messages: at most 4000 characters after trimming, counted as the server does', () => {
+  assert.match(rules.message('   '), /write a message/i);
+  assert.equal(rules.message('x'.repeat(4000)), '');
+  assert.equal(rules.message(`  ${'x'.repeat(4000)}\n`), ''); // surrounding blanks do not count
+  assert.equal(rules.message('😀'.repeat(4000)), ''); // characters, not UTF-16 units
+  assert.equal(rules.message('x'.repeat(4001)), 'A message can be at most 4000 characters.');
+});
+
 test('avatar checks before upload', () => {
   assert.equal(rules.avatar({ type: 'image/png', size: 1000 }), '');
   assert.match(rules.avatar({ type: 'image/svg+xml', size: 1000 }), /PNG, JPEG, GIF or WebP/);
   assert.match(rules.avatar({ type: 'image/jpeg', size: 5 * 1024 * 1024 + 1 }), /at most 5 MB/);
+  assert.equal(rules.avatar({ type: 'image/jpeg', size: 5 * 1024 * 1024 }), '');
 });
 
-test('messages group by sender within five minutes and split by day', () => {
-  const at = (iso) => new Date(iso).toISOString();
-  const m = (id, user, iso) => ({ id, seq: id, user: { id: user }, created_at: at(iso) });
-  const days = groupMessages([
-    m(1, 1, '2026-11-24T10:00:00'),
-    m(2, 1, '2026-11-24T10:03:00'),
-    m(3, 2, '2026-11-24T10:04:00'),
-    m(4, 2, '2026-11-24T10:20:00'),
-    m(5, 2, '2026-11-25T09:00:00'),
-  ]);
-  assert.equal(days.length, 2);
-  assert.deepEqual(days[0].groups.map((g) => g.messages.map((x) => x.id)), [[1, 2], [3], [4]]);
-  assert.deepEqual(days[1].groups.map((g) => g.messages.map((x) => x.id)), [[5]]);
-});
-
-test('client message ids are unique', () => {
-  const ids = new Set(Array.from({ length: 1000 }, newClientMsgId));
-  assert.equal(ids.size, 1000);
-  for (const id of ids) assert.match(id, /^c-[0-9a-f]{24}$/);
+test('the rules follow the limits from /config', (t) => {
+  t.after(() => Object.assign(limits, DEFAULT_LIMITS));
+  Object.assign(limits, { max_message_chars: 10, max_room_name_chars: 5, max_name_chars: 3, max_avatar_bytes: 2 * 1024 * 1024 });
+  assert.equal(rules.message('x'.repeat(10)), '');
+  assert.equal(rules.message('x'.repeat(11)), 'A message can be at most 10 characters.');
+  assert.equal(rules.roomName('abcde'), '');
+  assert.equal(rules.roomName('abcdef'), 'Room name must be at most 5 characters.');
+  assert.equal(rules.name('Ana', 'First name'), '');
+  assert.equal(rules.name('Anna', 'First name'), 'First name must be at most 3 characters.');
+  assert.match(rules.avatar({ type: 'image/png', size: 3 * 1024 * 1024 }), /at most 2 MB \(this one is 3\.0 MB\)/);
 });

@@ -1,0 +1,127 @@
+// The message box and sending: a message shows at once as pending, turns
+// into the stored one when acked (or when its new_message arrives first), and
+// on failure offers Retry with the same client_msg_id (the server keeps one
+// message per id). Offline, pending messages wait and go out on reconnect.
+
+import { newClientMsgId } from '../format.js';
+import { limits } from '../limits.js';
+import * as rules from '../validate.js';
+import { mergeMessages, renderMessages } from './conversation.js';
+import { sendOutcome } from './model.js';
+import { emit, reauthenticate, socket } from './socket.js';
+import { conv, convs, state } from './state.js';
+import { typingSettled } from './typing.js';
+import { el, toast } from './ui.js';
+
+function sendMessage(content) {
+  const roomId = state.current;
+  const { me } = state;
+  const local = {
+    client_msg_id: newClientMsgId(),
+    room_id: roomId,
+    content,
+    created_at: new Date().toISOString(),
+    local_at: performance.now(),
+    user: { id: me.id, first_name: me.first_name, last_name: me.last_name, avatar_url: me.avatar_url },
+    pending: true,
+    failed: false,
+  };
+  conv(roomId).pending.set(local.client_msg_id, local);
+  emitSend(local);
+  renderMessages({ scroll: 'bottom' });
+}
+
+/** Retry: the same message, the same client_msg_id. */
+export function resend(local) {
+  local.failed = false;
+  local.pending = true;
+  local.error = null;
+  emitSend(local);
+  if (local.room_id === state.current) renderMessages();
+}
+
+/** Drops a failed message. */
+export function discard(local) {
+  conv(local.room_id).pending.delete(local.client_msg_id);
+  if (local.room_id === state.current) renderMessages();
+}
+
+/** Sends (or re-sends, with the same client_msg_id) one pending message. */
+function emitSend(local) {
+  if (!socket.connected) {
+    local.queued = true; // flushed when the socket is back
+    return;
+  }
+  local.queued = false;
+  local.inFlight = true;
+  const payload = { room_id: local.room_id, content: local.content, client_msg_id: local.client_msg_id };
+  emit('send_message', payload, (err, ack) => {
+    local.inFlight = false;
+    const c = convs.get(local.room_id);
+    if (!c || !c.pending.has(local.client_msg_id)) return; // confirmed by new_message already
+    const outcome = sendOutcome(err, ack, socket.connected);
+    switch (outcome.kind) {
+      case 'requeue':
+        // The connection dropped first: send again (same client_msg_id) once back.
+        local.queued = true;
+        break;
+      case 'confirmed':
+        mergeMessages(local.room_id, [outcome.message], { live: true });
+        c.pending.delete(local.client_msg_id);
+        break;
+      case 'reauth':
+        reauthenticate().then(() => emitSend(local));
+        return;
+      case 'wait':
+        return; // new_message will confirm it
+      default:
+        local.pending = false;
+        local.failed = true;
+        local.error = outcome.error;
+    }
+    if (local.room_id === state.current) renderMessages();
+  });
+}
+
+/** After a reconnect: sends every message still waiting. */
+export function flushQueued() {
+  for (const c of convs.values()) {
+    for (const local of c.pending.values()) if (local.pending && !local.inFlight) emitSend(local);
+  }
+}
+
+function autosize() {
+  el.input.style.height = 'auto';
+  el.input.style.height = `${Math.min(el.input.scrollHeight, 160)}px`;
+}
+
+/** Takes the message length limit from /config once it is known. */
+export function applyComposerLimits() {
+  el.input.maxLength = limits.max_message_chars;
+}
+
+export function initComposer() {
+  el.composer.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const content = el.input.value;
+    if (!state.current || !content.trim()) return;
+    const problem = rules.message(content);
+    if (problem) {
+      toast(problem, 'error');
+      return;
+    }
+    sendMessage(content);
+    el.input.value = '';
+    autosize();
+    typingSettled();
+  });
+
+  el.input.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+      e.preventDefault();
+      el.composer.requestSubmit();
+    }
+  });
+
+  el.input.addEventListener('input', autosize);
+}

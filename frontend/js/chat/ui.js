@@ -1,0 +1,109 @@
+// The page's fixed elements, the header (who is signed in, connection state),
+// the toast, and the side panes that collapse behind buttons on narrow screens.
+
+import { logout } from '../auth.js';
+import { $, fillAvatar, fullName } from '../dom.js';
+import { state } from './state.js';
+
+export const el = {
+  myRooms: $('#my-rooms'),
+  otherRooms: $('#other-rooms'),
+  myRoomsEmpty: $('#my-rooms-empty'),
+  otherRoomsEmpty: $('#other-rooms-empty'),
+  createForm: $('#create-room-form'),
+  title: $('#room-title'),
+  meta: $('#room-meta'),
+  leave: $('#leave-room'),
+  delete: $('#delete-room'),
+  scroller: $('#messages'),
+  list: $('#message-list'),
+  empty: $('#empty-state'),
+  loadOlder: $('#load-older'),
+  historyStart: $('#history-start'),
+  typing: $('#typing'),
+  composer: $('#composer'),
+  input: $('#message-input'),
+  send: $('#send'),
+  members: $('#members'),
+  membersEmpty: $('#members-empty'),
+  memberCount: $('#member-count'),
+  banner: $('#banner'),
+  conn: $('#conn'),
+  toast: $('#toast'),
+  totalUnread: $('#total-unread'),
+  dialog: $('#confirm-dialog'),
+  announcer: $('#announcer'),
+};
+
+// ---------------------------------------------------------------- header
+
+export function renderMe() {
+  const { me } = state;
+  $('#me-name').textContent = fullName(me);
+  const wrap = $('#me-avatar');
+  wrap.dataset.avatarUser = String(me.id);
+  wrap.className = `avatar avatar-sm avatar-c${me.id % 8}`;
+  fillAvatar(wrap, me);
+}
+
+let toastTimer = null;
+export function toast(text, kind = 'info') {
+  el.toast.textContent = text;
+  el.toast.dataset.kind = kind;
+  el.toast.hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => {
+    el.toast.hidden = true;
+  }, 5000);
+}
+
+/** 'online' | 'offline' | 'connecting' */
+export function setConn(conn) {
+  el.conn.dataset.state = conn;
+  $('.conn-label', el.conn).textContent = { online: 'Connected', offline: 'Offline', connecting: 'Connecting…' }[conn];
+  el.banner.hidden = conn !== 'offline';
+  document.body.classList.toggle('is-offline', conn === 'offline');
+}
+
+// ---------------------------------------------------------------- panes (narrow screens)
+
+const scrim = $('#scrim');
+let openPane = null;
+
+export function setPane(id, open, { focus = true } = {}) {
+  const pane = document.getElementById(id);
+  const toggle = document.querySelector(`[aria-controls="${id}"]`);
+  if (open && openPane && openPane !== id) setPane(openPane, false, { focus: false });
+  pane.classList.toggle('is-open', open);
+  toggle.setAttribute('aria-expanded', String(open));
+  openPane = open ? id : openPane === id ? null : openPane;
+  scrim.hidden = !openPane;
+  document.body.classList.toggle('pane-open', !!openPane);
+  if (open && focus) (pane.querySelector('.pane-close') || pane).focus();
+  if (!open && focus) toggle.focus();
+}
+
+/** Closes pane `id` if it is the one open (no focus move). */
+export function closePane(id) {
+  if (openPane === id) setPane(id, false, { focus: false });
+}
+
+export function initUi() {
+  $('#logout').addEventListener('click', () => logout());
+  for (const btn of document.querySelectorAll('.pane-toggle')) {
+    btn.addEventListener('click', () => {
+      const id = btn.getAttribute('aria-controls');
+      setPane(id, btn.getAttribute('aria-expanded') !== 'true');
+    });
+  }
+  for (const btn of document.querySelectorAll('[data-close-pane]')) {
+    btn.addEventListener('click', () => setPane(btn.dataset.closePane, false));
+  }
+  scrim.addEventListener('click', () => openPane && setPane(openPane, false));
+  $('#empty-open-rooms').addEventListener('click', () => setPane('rooms-pane', true));
+  document.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape' && openPane && !el.dialog.open) setPane(openPane, false);
+  });
+  const narrow = window.matchMedia('(max-width: 1023px)');
+  narrow.addEventListener('change', () => openPane && setPane(openPane, false, { focus: false }));
+}

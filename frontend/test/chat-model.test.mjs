@@ -1,0 +1,141 @@
+// Unit tests for js/chat/model.js: the chat page's bookkeeping, without DOM or socket.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import * as model from '../js/chat/model.js';
+
+const ME = 1;
+const OTHER = 2;
+const msg = (id, seq, user = OTHER, extra = {}) => ({ id, seq, room_id: 7, user: { id: user }, content: `m${seq}`, created_at: '2026-11-24T10:00:00Z', ...extra });
+const seqs = (c) => model.orderedMessages(c).map((m) => m.seq ?? m.client_msg_id);
+
+test('a new room has no messages and unknown paging', () => {
+  const c = model.newConv();
+  assert.equal(c.byId.size, 0);
+  assert.equal(c.pending.size, 0);
+  assert.equal(c.hasMore, null);
+  assert.equal(c.loaded, false);
+  assert.equal(c.unread, 0);
+  assert.equal(model.lastSeq(c), 0);
+  assert.equal(model.firstSeq(c), 0);
+});
+
+test('history and live messages merge by id and show by seq, whatever order they came in', () => {
+  const c = model.newConv();
+  model.mergeMessages(c, [msg(13, 3), msg(14, 4)], { meId: ME, live: true }); // live ones first
+  model.mergeMessages(c, [msg(11, 1), msg(12, 2), msg(13, 3)], { meId: ME, readUpTo: 0 }); // then the history, overlapping
+  model.mergeMessages(c, [msg(15, 5), msg(14, 4)], { meId: ME, live: true }); // a catch-up repeating one
+  assert.deepEqual(seqs(c), [1, 2, 3, 4, 5]);
+  assert.equal(c.byId.size, 5);
+  assert.equal(model.firstSeq(c), 1);
+  assert.equal(model.lastSeq(c), 5);
+});
+
+test('merging counts what was new and skips junk', () => {
+  const c = model.newConv();
+  assert.equal(model.mergeMessages(c, [msg(1, 1), null, { seq: 9 }], { meId: ME, readUpTo: 1 }).added, 1);
+  assert.equal(model.mergeMessages(c, [msg(1, 1)], { meId: ME, readUpTo: 1 }).added, 0);
+  assert.equal(model.mergeMessages(c, undefined, { meId: ME, readUpTo: 1 }).added, 0);
+});
+
+test('own pending messages come last, in the order written, until confirmed by client_msg_id', () => {
+  const c = model.newConv();
+  model.mergeMessages(c, [msg(1, 1)], { meId: ME, readUpTo: 0 });
+  c.pending.set('c-b', { client_msg_id: 'c-b', local_at: 20, user: { id: ME } });
+  c.pending.set('c-a', { client_msg_id: 'c-a', local_at: 10, user: { id: ME } });
+  assert.deepEqual(seqs(c), [1, 'c-a', 'c-b']);
+  // Someone else's message with the same client_msg_id confirms nothing of ours.
+  model.mergeMessages(c, [msg(2, 2, OTHER, { client_msg_id: 'c-a' })], { meId: ME, live: true });
+  assert.equal(c.pending.size, 2);
+  // Ours does, and takes its place by seq; a second copy (ack and event) changes nothing.
+  model.mergeMessages(c, [msg(3, 3, ME, { client_msg_id: 'c-a' })], { meId: ME, live: true });
+  model.mergeMessages(c, [msg(3, 3, ME, { client_msg_id: 'c-a' })], { meId: ME, live: true });
+  assert.deepEqual(seqs(c), [1, 2, 3, 'c-b']);
+});
+
+test('unread: live messages from others while not looking', () => {
+  const c = model.newConv();
+  assert.equal(model.mergeMessages(c, [msg(1, 1), msg(2, 2)], { meId: ME, live: true }).unread, 2);
+  model.mergeMessages(c, [msg(3, 3, ME)], { meId: ME, live: true }); // own: never unread
+  model.mergeMessages(c, [msg(4, 4)], { meId: ME, live: true, seen: true }); // in view: read
+  model.mergeMessages(c, [msg(2, 2)], { meId: ME, live: true }); // a repeat: counted once
+  assert.equal(c.unread, 2);
+});
+
+test('unread: history only past the last seq read, and a room never opened starts from now', () => {
+  const read = model.newConv();
+  const r = model.mergeMessages(read, [msg(1, 1), msg(2, 2), msg(3, 3), msg(4, 4, ME)], { meId: ME, readUpTo: 2 });
+  assert.equal(r.unread, 1); // seq 3; seq 4 is our own
+  assert.equal(read.unread, 1);
+  assert.equal(r.readFrom, undefined);
+
+  const fresh = model.newConv();
+  const f = model.mergeMessages(fresh, [msg(1, 1), msg(2, 2)], { meId: ME });
+  assert.equal(f.unread, 0);
+  assert.equal(f.readFrom, 2); // count from the newest message on
+  assert.equal(model.mergeMessages(model.newConv(), [], { meId: ME }).readFrom, undefined); // nothing to start from
+  assert.equal(model.mergeMessages(model.newConv(), [msg(1, 1)], { meId: ME, live: true }).readFrom, undefined);
+});
+
+test('an answer is the older page only while one is asked for and it ends before what we have', () => {
+  const c = model.newConv();
+  model.mergeMessages(c, [msg(51, 51), msg(52, 52)], { meId: ME, readUpTo: 0 });
+  c.loaded = true;
+  assert.equal(model.isOlderPage(c, [msg(49, 49), msg(50, 50)]), false); // not asked
+  c.loadingOlder = true;
+  assert.equal(model.isOlderPage(c, [msg(49, 49), msg(50, 50)]), true);
+  assert.equal(model.isOlderPage(c, []), true);
+  assert.equal(model.isOlderPage(c, [msg(52, 52), msg(53, 53)]), false); // a catch-up
+  c.loaded = false;
+  assert.equal(model.isOlderPage(c, [msg(49, 49)]), false);
+});
+
+test('paging: are there older messages?', () => {
+  const page = (from, n) => Array.from({ length: n }, (_, i) => msg(from + i, from + i));
+  // The server says so: believed.
+  assert.equal(model.firstPageHasMore(page(1, 3), true), true);
+  assert.equal(model.firstPageHasMore(page(21, 50), false), false);
+  // It does not: a full page not starting at seq 1.
+  assert.equal(model.firstPageHasMore(page(21, 50)), true);
+  assert.equal(model.firstPageHasMore(page(1, 50)), false);
+  assert.equal(model.firstPageHasMore(page(5, 10)), false);
+  assert.equal(model.firstPageHasMore([]), false);
+
+  assert.equal(model.olderPageHasMore(page(1, 20), false, 21), false);
+  assert.equal(model.olderPageHasMore(page(31, 50), true, 81), true);
+  assert.equal(model.olderPageHasMore(page(31, 50), undefined, 81), true);
+  assert.equal(model.olderPageHasMore(page(31, 20), undefined, 51), false);
+  assert.equal(model.olderPageHasMore([], true, 21), false); // an empty page ends it
+  assert.equal(model.olderPageHasMore([], undefined, 21), false);
+  assert.equal(model.olderPageHasMore(page(1, 50), undefined, 1), false); // nothing before seq 1
+});
+
+test('what a send_message answer means', () => {
+  const stored = msg(9, 9, ME);
+  assert.deepEqual(model.sendOutcome(new Error('socket has been disconnected'), undefined, false), { kind: 'requeue' });
+  assert.deepEqual(model.sendOutcome(null, { ok: true, message: stored }, true), { kind: 'confirmed', message: stored });
+  assert.deepEqual(model.sendOutcome(null, { ok: false, error: { code: 'token_expired' } }, true), { kind: 'reauth' });
+  assert.deepEqual(model.sendOutcome(null, { ok: true }, true), { kind: 'wait' });
+  assert.deepEqual(model.sendOutcome(new Error('operation has timed out'), undefined, true), { kind: 'failed', error: 'No answer from the server.' });
+  assert.deepEqual(model.sendOutcome(null, { ok: false, error: { code: 'invalid_argument', message: 'content: too long' } }, true), { kind: 'failed', error: 'content: too long' });
+  assert.deepEqual(model.sendOutcome(null, undefined, true), { kind: 'failed', error: 'Not sent.' });
+});
+
+test('unread badges and the tab title', () => {
+  assert.equal(model.badgeText(0), '0');
+  assert.equal(model.badgeText(99), '99');
+  assert.equal(model.badgeText(100), '99+');
+  const convs = new Map([[1, { unread: 2 }], [2, { unread: 5 }], [3, { unread: 7 }]]);
+  const rooms = new Map([[1, { name: 'general' }], [2, { name: 'random' }]]); // room 3 is gone
+  assert.equal(model.unreadTotal(convs, rooms, null), 7);
+  assert.equal(model.unreadTotal(convs, rooms, 2), 2); // the room in view does not count
+  assert.equal(model.pageTitle(7, rooms.get(1)), '(7) Chat');
+  assert.equal(model.pageTitle(0, rooms.get(1)), 'general — Chat');
+  assert.equal(model.pageTitle(0, undefined), 'Chat');
+});
+
+test('rooms by name, members online first', () => {
+  const rooms = [{ name: 'random' }, { name: 'General' }, { name: 'archive' }];
+  assert.deepEqual(model.sortRooms(rooms).map((r) => r.name), ['archive', 'General', 'random']);
+  const people = [{ id: 1, n: 'Cy', s: 'offline' }, { id: 2, n: 'Ben', s: 'online' }, { id: 3, n: 'Ana', s: 'offline' }, { id: 4, n: 'Dee', s: 'online' }];
+  assert.deepEqual(model.sortMembers(people, (m) => m.s, (m) => m.n).map((m) => m.n), ['Ben', 'Dee', 'Ana', 'Cy']);
+});

@@ -1,0 +1,294 @@
+//! The one home of every JSON view the gateway sends, over REST and
+//! Socket.IO alike: users, profiles, rooms, messages, plus how times,
+//! presence and avatar URLs are written.
+
+use chat_proto::auth::v1::{TokenPair, User};
+use chat_proto::events::v1::ProfileEvent;
+use chat_proto::messaging::v1::{Message, Sender};
+use chat_proto::profile::v1::{Profile, Status as Presence};
+use chat_proto::room::v1::Room;
+use serde::Serialize;
+
+/// RFC 3339 in UTC with milliseconds, as every timestamp leaves the API.
+pub fn rfc3339(ts: Option<prost_types::Timestamp>) -> String {
+    let ts = ts.unwrap_or_default();
+    chrono::DateTime::from_timestamp(ts.seconds, ts.nanos.max(0) as u32)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// Where this gateway serves an avatar. A new upload gets a new id, so
+/// caches never show the old picture. `None` without an avatar.
+pub fn avatar_url(avatar_id: &str) -> Option<String> {
+    Some(avatar_id)
+        .filter(|id| !id.is_empty())
+        .map(|id| format!("/avatars/{id}"))
+}
+
+/// A presence status as the API names it.
+pub fn status_name(online: bool) -> &'static str {
+    if online { "online" } else { "offline" }
+}
+
+/// The profile service's status as a name.
+pub fn profile_status(status: i32) -> &'static str {
+    status_name(status == Presence::Online as i32)
+}
+
+/// Another user as anyone may see them: never an email.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct PublicUser {
+    pub id: i64,
+    pub first_name: String,
+    pub last_name: String,
+    pub avatar_url: Option<String>,
+}
+
+impl PublicUser {
+    /// Only the id, when the profile can't be read right now.
+    pub fn bare(id: i64) -> Self {
+        Self {
+            id,
+            first_name: String::new(),
+            last_name: String::new(),
+            avatar_url: None,
+        }
+    }
+}
+
+impl From<&Sender> for PublicUser {
+    fn from(s: &Sender) -> Self {
+        Self {
+            id: s.id,
+            first_name: s.first_name.clone(),
+            last_name: s.last_name.clone(),
+            avatar_url: avatar_url(&s.avatar_id),
+        }
+    }
+}
+
+impl From<&Profile> for PublicUser {
+    fn from(p: &Profile) -> Self {
+        Self {
+            id: p.user_id,
+            first_name: p.first_name.clone(),
+            last_name: p.last_name.clone(),
+            avatar_url: avatar_url(&p.avatar_id),
+        }
+    }
+}
+
+impl From<&User> for PublicUser {
+    fn from(u: &User) -> Self {
+        Self {
+            id: u.id,
+            first_name: u.first_name.clone(),
+            last_name: u.last_name.clone(),
+            avatar_url: avatar_url(&u.avatar_id),
+        }
+    }
+}
+
+/// `user_updated`: a public profile changed.
+#[derive(Serialize)]
+pub struct ProfileChanged {
+    pub user_id: i64,
+    pub first_name: String,
+    pub last_name: String,
+    pub avatar_url: Option<String>,
+}
+
+impl From<&ProfileEvent> for ProfileChanged {
+    fn from(p: &ProfileEvent) -> Self {
+        Self {
+            user_id: p.user_id,
+            first_name: p.first_name.clone(),
+            last_name: p.last_name.clone(),
+            avatar_url: avatar_url(&p.avatar_id),
+        }
+    }
+}
+
+/// The signed-in user, as they see themself (their own email included).
+#[derive(Serialize)]
+pub struct UserJson {
+    pub id: i64,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub avatar_url: Option<String>,
+    pub status: String,
+    pub created_at: String,
+}
+
+impl From<User> for UserJson {
+    fn from(u: User) -> Self {
+        Self {
+            avatar_url: avatar_url(&u.avatar_id),
+            id: u.id,
+            email: u.email,
+            first_name: u.first_name,
+            last_name: u.last_name,
+            status: u.status,
+            created_at: rfc3339(u.create_time),
+        }
+    }
+}
+
+/// A public profile: never an email or anything about credentials.
+#[derive(Serialize)]
+pub struct ProfileJson {
+    #[serde(flatten)]
+    pub user: PublicUser,
+    pub status: &'static str,
+    pub created_at: String,
+}
+
+impl From<Profile> for ProfileJson {
+    fn from(p: Profile) -> Self {
+        Self {
+            user: PublicUser::from(&p),
+            status: profile_status(p.status),
+            created_at: rfc3339(p.create_time),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct TokensJson {
+    pub token: String,
+    pub token_expires_at: String,
+    pub refresh_token: String,
+    pub refresh_token_expires_at: String,
+}
+
+impl From<TokenPair> for TokensJson {
+    fn from(t: TokenPair) -> Self {
+        Self {
+            token: t.access_token,
+            token_expires_at: rfc3339(t.access_token_expire_time),
+            refresh_token: t.refresh_token,
+            refresh_token_expires_at: rfc3339(t.refresh_token_expire_time),
+        }
+    }
+}
+
+/// What register and login answer: the tokens and the user.
+#[derive(Serialize)]
+pub struct SessionJson {
+    #[serde(flatten)]
+    pub tokens: TokensJson,
+    pub user: UserJson,
+}
+
+impl SessionJson {
+    pub fn new(tokens: Option<TokenPair>, user: Option<User>) -> Self {
+        Self {
+            tokens: tokens.unwrap_or_default().into(),
+            user: user.unwrap_or_default().into(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct CreatorJson {
+    pub id: i64,
+    pub name: String,
+}
+
+#[derive(Serialize)]
+pub struct RoomJson {
+    pub id: i64,
+    pub name: String,
+    pub created_by: CreatorJson,
+    pub created_at: String,
+    pub member_count: i64,
+    pub is_member: bool,
+}
+
+impl From<Room> for RoomJson {
+    fn from(r: Room) -> Self {
+        let creator = r.created_by.unwrap_or_default();
+        Self {
+            id: r.id,
+            name: r.name,
+            created_by: CreatorJson {
+                id: creator.id,
+                name: creator.name,
+            },
+            created_at: rfc3339(r.create_time),
+            member_count: r.member_count,
+            is_member: r.is_member,
+        }
+    }
+}
+
+/// A member in a room's member list: their public profile and when they joined.
+#[derive(Serialize)]
+pub struct MemberJson {
+    #[serde(flatten)]
+    pub profile: ProfileJson,
+    pub joined_at: String,
+}
+
+/// A message, the same on every surface.
+#[derive(Serialize)]
+pub struct MessageJson {
+    pub id: i64,
+    pub room_id: i64,
+    pub seq: i64,
+    pub content: String,
+    pub client_msg_id: Option<String>,
+    pub created_at: String,
+    /// `created_at` again, for the original app's clients.
+    pub timestamp: String,
+    pub user: PublicUser,
+}
+
+impl From<&Message> for MessageJson {
+    fn from(m: &Message) -> Self {
+        let created_at = rfc3339(m.create_time);
+        Self {
+            id: m.id,
+            room_id: m.room_id,
+            seq: m.seq,
+            content: m.content.clone(),
+            client_msg_id: Some(m.client_msg_id.clone()).filter(|k| !k.is_empty()),
+            timestamp: created_at.clone(),
+            created_at,
+            user: m.sender.as_ref().map(PublicUser::from).unwrap_or(PublicUser::bare(0)),
+        }
+    }
+}
+
+/// A page of messages, ascending by seq.
+pub fn messages(page: &[Message]) -> Vec<MessageJson> {
+    page.iter().map(MessageJson::from).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_message_never_carries_an_email() {
+        let message = Message {
+            id: 1,
+            room_id: 2,
+            seq: 3,
+            sender: Some(Sender {
+                id: 4,
+                first_name: "Ana".into(),
+                email: "ana@example.com".into(),
+                avatar_id: "ab12".into(),
+                ..Default::default()
+            }),
+            content: "hi".into(),
+            ..Default::default()
+        };
+        let json = serde_json::to_value(MessageJson::from(&message)).unwrap();
+        assert!(!json.to_string().contains("ana@example.com"), "{json}");
+        assert_eq!(json["user"]["avatar_url"], "/avatars/ab12");
+        assert!(json["client_msg_id"].is_null());
+    }
+}

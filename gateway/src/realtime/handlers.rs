@@ -1,0 +1,242 @@
+//! One function per client event. Each goes to a service over gRPC with the
+//! user's token, so the services decide what is allowed; the gateway adds
+//! what is about sockets: following rooms, history on join, typing state.
+//!
+//! One fallback handler per socket dispatches by event name (cheaper per
+//! connection than a handler per event), and every event goes through
+//! [`Incoming`]: its payload, its turn in its room's lane, its ack.
+
+use chat_proto::messaging::v1::{ListMessagesRequest, Message, SendMessageRequest};
+use chat_proto::room::v1::JoinRoomRequest;
+use serde_json::{Value, json};
+use socketioxide::extract::{AckSender, Event, SocketRef, State};
+use tracing::Instrument;
+
+use super::Realtime;
+use super::fanout::io_room;
+use super::session::Incoming;
+use super::wire::{self, EventError};
+use crate::json::{self, RoomJson};
+
+/// Registers the socket's handlers.
+pub(super) fn register(socket: &SocketRef) {
+    socket.on_fallback(
+        async |s: SocketRef,
+               Event(event): Event,
+               mut incoming: Incoming,
+               ack: AckSender,
+               State(rt): State<Realtime>| {
+            incoming.turn.wait().await;
+            // One span per event: the root of the user action's trace.
+            let span = tracing::info_span!("socketio", event = %event, trace_id = tracing::field::Empty);
+            chat_platform::telemetry::record_trace_id(&span);
+            let result = async {
+                let data = incoming.payload?;
+                rt.dispatch(&s, &event, data).await
+            }
+            .instrument(span)
+            .await;
+            respond(&s, ack, incoming.ack_requested, &event, result);
+        },
+    );
+    socket.on_disconnect(
+        async |s: SocketRef, reason: socketioxide::socket::DisconnectReason, State(rt): State<Realtime>| {
+            tracing::debug!(socket = %s.id, ?reason, "socket disconnected");
+            rt.disconnected(&s).await
+        },
+    );
+}
+
+/// Sends the outcome as an ack when one was asked for, else failures as an
+/// `error` event.
+fn respond(socket: &SocketRef, ack: AckSender, requested: bool, event: &str, result: Result<Value, EventError>) {
+    match (result, requested) {
+        (Ok(mut value), true) => {
+            if let Value::Object(map) = &mut value {
+                map.insert("ok".into(), Value::Bool(true));
+            }
+            let _ = ack.send(&value);
+        }
+        (Ok(_), false) => {}
+        (Err(e), true) => {
+            let _ = ack.send(&json!({"ok": false, "error": e}));
+        }
+        (Err(e), false) => {
+            let _ = socket.emit("error", &json!({"code": e.code, "message": e.message, "event": event}));
+        }
+    }
+}
+
+impl Realtime {
+    async fn dispatch(&self, socket: &SocketRef, event: &str, data: Value) -> Result<Value, EventError> {
+        match event {
+            "join_room" => self.join_room(socket, data).await,
+            "leave_room" => self.leave_room(socket, data).await,
+            "send_message" => self.send_message(socket, data).await,
+            "typing" => self.typing(socket, data).await,
+            "get_messages" => self.get_messages(socket, data).await,
+            "authenticate" => self.authenticate(socket, data).await,
+            // Presence is tracked from the connection itself.
+            "user_online" => Ok(json!({})),
+            _ => Err(EventError::new("unknown_event", format!("unknown event `{event}`"))),
+        }
+    }
+
+    async fn join_room(&self, socket: &SocketRef, data: Value) -> Result<Value, EventError> {
+        let session = self.session(socket, &data).await?;
+        let req: wire::JoinRoom = wire::parse(&data)?;
+        if req.since.is_some_and(|s| s < 0) {
+            return Err(EventError::new("invalid_argument", "since must not be negative"));
+        }
+        let joined = self
+            .clients
+            .room
+            .clone()
+            .join_room(session.request(JoinRoomRequest { room_id: req.room_id }))
+            .await?
+            .into_inner();
+        // A new membership is announced from the room service's event (for
+        // every way of joining); another tab of a member is not news.
+        let watermark = self.follow(socket, &session, req.room_id).await?;
+        let (messages, has_more) = match req.since {
+            Some(since) => (
+                self.messages_between(&session, req.room_id, since, watermark).await?,
+                false,
+            ),
+            None => {
+                let page = self
+                    .clients
+                    .messaging
+                    .clone()
+                    .list_messages(session.request(ListMessagesRequest {
+                        room_id: req.room_id,
+                        page_size: 50,
+                        before_seq: watermark + 1,
+                        after_seq: 0,
+                    }))
+                    .await?
+                    .into_inner();
+                (page.messages, page.has_more)
+            }
+        };
+        let room = RoomJson::from(joined.room.unwrap_or_default());
+        let _ = socket.emit("joined_room", &json!({"room_id": req.room_id, "room": room}));
+        let _ = socket.emit(
+            "messages_history",
+            &json!({"room_id": req.room_id, "messages": json::messages(&messages), "has_more": has_more, "since": req.since}),
+        );
+        Ok(json!({"room_id": req.room_id, "count": messages.len()}))
+    }
+
+    /// Every message with `since < seq <= until`, in order.
+    async fn messages_between(
+        &self,
+        session: &super::Session,
+        room_id: i64,
+        since: i64,
+        until: i64,
+    ) -> Result<Vec<Message>, EventError> {
+        let mut out = Vec::new();
+        let mut after = since;
+        while after < until {
+            let page = self
+                .clients
+                .messaging
+                .clone()
+                .list_messages(session.request(ListMessagesRequest {
+                    room_id,
+                    page_size: 100,
+                    after_seq: after,
+                    before_seq: until + 1,
+                }))
+                .await?
+                .into_inner();
+            let Some(last) = page.messages.last() else {
+                break;
+            };
+            after = last.seq;
+            out.extend(page.messages);
+            if !page.has_more {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    async fn leave_room(&self, socket: &SocketRef, data: Value) -> Result<Value, EventError> {
+        let session = self.session(socket, &data).await?;
+        let req: wire::RoomOnly = wire::parse(&data)?;
+        self.stop_typing(&session, req.room_id).await;
+        let was_in = self.unfollow(socket, &session, req.room_id).await;
+        if was_in {
+            let _ = socket
+                .to(io_room(req.room_id))
+                .emit("user_left", &json!({"room_id": req.room_id, "user": session.user()}))
+                .await;
+        }
+        let _ = socket.emit("left_room", &json!({"room_id": req.room_id}));
+        Ok(json!({"room_id": req.room_id, "left": was_in}))
+    }
+
+    async fn send_message(&self, socket: &SocketRef, data: Value) -> Result<Value, EventError> {
+        let session = self.session(socket, &data).await?;
+        let req: wire::SendMessage = wire::parse(&data)?;
+        // The service clears the sender's typing indicator with the send.
+        session.typing.lock().expect("lock").remove(&req.room_id);
+        let response = self
+            .clients
+            .messaging
+            .clone()
+            .send_message(session.request(SendMessageRequest {
+                room_id: req.room_id,
+                content: req.content,
+                client_msg_id: req.client_msg_id.unwrap_or_default(),
+            }))
+            .await?
+            .into_inner();
+        let message = response.message.unwrap_or_default();
+        Ok(json!({"message": json::MessageJson::from(&message), "created": response.created}))
+    }
+
+    async fn typing(&self, socket: &SocketRef, data: Value) -> Result<Value, EventError> {
+        let session = self.session(socket, &data).await?;
+        let req: wire::Typing = wire::parse(&data)?;
+        self.set_typing(&session, req.room_id, req.is_typing).await?;
+        Ok(json!({}))
+    }
+
+    async fn get_messages(&self, socket: &SocketRef, data: Value) -> Result<Value, EventError> {
+        let session = self.session(socket, &data).await?;
+        let req: wire::GetMessages = wire::parse(&data)?;
+        let limit = req.limit.unwrap_or(50);
+        if !(1..=100).contains(&limit) {
+            return Err(EventError::new("invalid_argument", "limit must be between 1 and 100"));
+        }
+        let page = self
+            .clients
+            .messaging
+            .clone()
+            .list_messages(session.request(ListMessagesRequest {
+                room_id: req.room_id,
+                page_size: limit,
+                before_seq: req.before.unwrap_or(0).max(0),
+                after_seq: 0,
+            }))
+            .await?
+            .into_inner();
+        let payload =
+            json!({"room_id": req.room_id, "messages": json::messages(&page.messages), "has_more": page.has_more});
+        let _ = socket.emit("messages_history", &payload);
+        Ok(json!({"room_id": req.room_id, "count": page.messages.len(), "has_more": page.has_more}))
+    }
+
+    async fn authenticate(&self, socket: &SocketRef, data: Value) -> Result<Value, EventError> {
+        let session: std::sync::Arc<super::Session> = socket
+            .extensions
+            .get()
+            .ok_or_else(|| EventError::new("unauthenticated", "not signed in"))?;
+        let req: wire::Authenticate = wire::parse(&data)?;
+        self.renew(&session, &req.token).await?;
+        Ok(json!({"expires_at": session.token().1}))
+    }
+}

@@ -1,0 +1,81 @@
+//! Who may read and post where: asked of the room service, and cached for a
+//! minute. Room events on the bus drop entries as soon as a member leaves or
+//! a room goes, so the cache never grants what the room service took back.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use chat_platform::error::from_peer;
+use chat_platform::internal::ServiceTokens;
+use chat_platform::{ServiceError, ServiceResult};
+use chat_proto::room::v1::CheckMembershipRequest;
+use chat_proto::room::v1::room_service_client::RoomServiceClient;
+use tonic::transport::Channel;
+
+const TTL: Duration = Duration::from_secs(60);
+
+pub struct Memberships {
+    rooms: RoomServiceClient<Channel>,
+    tokens: ServiceTokens,
+    /// (room, user) pairs known to be members, with when they were checked.
+    known: Mutex<HashMap<(i64, i64), Instant>>,
+}
+
+impl Memberships {
+    pub fn new(rooms: RoomServiceClient<Channel>, tokens: ServiceTokens) -> Self {
+        Self {
+            rooms,
+            tokens,
+            known: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Fails unless `user_id` belongs to `room_id`: NOT_FOUND for a room
+    /// that doesn't exist, PERMISSION_DENIED for one the user isn't in.
+    pub async fn require(&self, room_id: i64, user_id: i64) -> ServiceResult<()> {
+        if room_id <= 0 {
+            return Err(ServiceError::invalid("room_id", "room_id must be a positive integer"));
+        }
+        let cached = self
+            .known
+            .lock()
+            .expect("lock")
+            .get(&(room_id, user_id))
+            .is_some_and(|at| at.elapsed() < TTL);
+        if cached {
+            return Ok(());
+        }
+        let request = self.tokens.request(CheckMembershipRequest { room_id, user_id }).await?;
+        let answer = self
+            .rooms
+            .clone()
+            .check_membership(request)
+            .await
+            .map_err(from_peer)?
+            .into_inner();
+        if !answer.room_exists {
+            return Err(ServiceError::NotFound(format!("room {room_id} not found")));
+        }
+        if !answer.is_member {
+            return Err(ServiceError::PermissionDenied("join the room first".into()));
+        }
+        self.known
+            .lock()
+            .expect("lock")
+            .insert((room_id, user_id), Instant::now());
+        Ok(())
+    }
+
+    pub fn forget(&self, room_id: i64, user_id: i64) {
+        self.known.lock().expect("lock").remove(&(room_id, user_id));
+    }
+
+    pub fn forget_room(&self, room_id: i64) {
+        self.known.lock().expect("lock").retain(|(r, _), _| *r != room_id);
+    }
+
+    pub fn clear(&self) {
+        self.known.lock().expect("lock").clear();
+    }
+}

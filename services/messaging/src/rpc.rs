@@ -1,0 +1,126 @@
+//! The `MessagingService` RPCs: authenticate, validate, then one call into
+//! the module that owns the rule.
+
+use chat_platform::bus::room_channel;
+use chat_platform::domain::{MessageContent, unique_ids};
+use chat_platform::{ServiceError, now_micros};
+use chat_proto::messaging::v1::messaging_service_server::MessagingService as MessagingRpc;
+use chat_proto::messaging::v1::stream_events_response::Event;
+use chat_proto::messaging::v1::*;
+use tonic::{Request, Response, Status};
+
+use crate::stream::EventStream;
+use crate::{Caller, MAX_CLIENT_MSG_ID, MessagingService};
+
+#[tonic::async_trait]
+impl MessagingRpc for MessagingService {
+    async fn send_message(
+        &self,
+        request: Request<SendMessageRequest>,
+    ) -> Result<Response<SendMessageResponse>, Status> {
+        let caller = self.inner.verifier.authenticate(&request).await?;
+        let req = request.into_inner();
+        let content = MessageContent::parse(&req.content)?;
+        let client_msg_id = Some(req.client_msg_id.trim()).filter(|k| !k.is_empty());
+        if client_msg_id.is_some_and(|k| k.len() > MAX_CLIENT_MSG_ID) {
+            return Err(ServiceError::invalid("client_msg_id", "client_msg_id must be at most 100 characters").into());
+        }
+        self.inner.members.require(req.room_id, caller.user_id).await?;
+        let (row, created) = self
+            .inner
+            .store
+            .insert(req.room_id, caller.user_id, &content, client_msg_id, now_micros())
+            .await?;
+        let message = self.inner.senders.messages(vec![row]).await?.remove(0);
+        self.stop_typing(req.room_id, caller.user_id).await;
+        if created {
+            self.publish(&room_channel(message.room_id), Event::Message(message.clone()))
+                .await;
+        }
+        Ok(Response::new(SendMessageResponse {
+            message: Some(message),
+            created,
+        }))
+    }
+
+    async fn list_messages(
+        &self,
+        request: Request<ListMessagesRequest>,
+    ) -> Result<Response<ListMessagesResponse>, Status> {
+        let caller = self.caller(&request).await?;
+        let req = request.into_inner();
+        if req.room_id <= 0 {
+            return Err(ServiceError::invalid("room_id", "room_id must be a positive integer").into());
+        }
+        if req.before_seq < 0 || req.after_seq < 0 {
+            return Err(ServiceError::invalid("before_seq", "sequence numbers are positive").into());
+        }
+        if let Caller::User(user) = caller {
+            self.inner.members.require(req.room_id, user.user_id).await?;
+        }
+        let limit = chat_platform::page::page_size(req.page_size, 50, 100)?;
+        let (rows, has_more) = self
+            .inner
+            .store
+            .list(req.room_id, req.before_seq, req.after_seq, limit)
+            .await?;
+        let messages = self.inner.senders.messages(rows).await?;
+        Ok(Response::new(ListMessagesResponse { messages, has_more }))
+    }
+
+    async fn stream_events(&self, request: Request<StreamEventsRequest>) -> Result<Response<EventStream>, Status> {
+        let caller = self.inner.verifier.authenticate(&request).await?;
+        let stream = self.stream(caller, request.into_inner().room_ids).await?;
+        Ok(Response::new(stream))
+    }
+
+    async fn set_typing(&self, request: Request<SetTypingRequest>) -> Result<Response<SetTypingResponse>, Status> {
+        let caller = self.inner.verifier.authenticate(&request).await?;
+        let req = request.into_inner();
+        self.inner.members.require(req.room_id, caller.user_id).await?;
+        MessagingService::set_typing(self, req.room_id, caller.user_id, req.is_typing).await?;
+        Ok(Response::new(SetTypingResponse {}))
+    }
+
+    async fn open_connection(
+        &self,
+        request: Request<OpenConnectionRequest>,
+    ) -> Result<Response<OpenConnectionResponse>, Status> {
+        self.inner.verifier.authenticate_service(&request).await?;
+        let req = request.into_inner();
+        if req.connection_id.is_empty() || req.user_id <= 0 {
+            return Err(ServiceError::invalid("connection_id", "connection_id and user_id are required").into());
+        }
+        let became_online = MessagingService::open_connection(self, req.user_id, &req.connection_id).await?;
+        Ok(Response::new(OpenConnectionResponse { became_online }))
+    }
+
+    async fn close_connection(
+        &self,
+        request: Request<CloseConnectionRequest>,
+    ) -> Result<Response<CloseConnectionResponse>, Status> {
+        self.inner.verifier.authenticate_service(&request).await?;
+        let req = request.into_inner();
+        let became_offline = MessagingService::close_connection(self, req.user_id, &req.connection_id).await?;
+        Ok(Response::new(CloseConnectionResponse { became_offline }))
+    }
+
+    async fn refresh_connections(
+        &self,
+        request: Request<RefreshConnectionsRequest>,
+    ) -> Result<Response<RefreshConnectionsResponse>, Status> {
+        self.inner.verifier.authenticate_service(&request).await?;
+        MessagingService::refresh_connections(self, request.into_inner().connections).await?;
+        Ok(Response::new(RefreshConnectionsResponse {}))
+    }
+
+    async fn get_presence(
+        &self,
+        request: Request<GetPresenceRequest>,
+    ) -> Result<Response<GetPresenceResponse>, Status> {
+        self.caller(&request).await?;
+        let ids = unique_ids(request.into_inner().user_ids, 1000, "user_ids")?;
+        let online_user_ids = self.inner.presence.online(&ids).await.map_err(ServiceError::from)?;
+        Ok(Response::new(GetPresenceResponse { online_user_ids }))
+    }
+}

@@ -1,0 +1,85 @@
+//! `StreamEvents`: the bus, filtered to what one caller may see, as a gRPC
+//! server stream. Rooms the caller leaves (or that are deleted) stop
+//! streaming at once.
+
+use std::collections::HashSet;
+
+use chat_platform::ServiceResult;
+use chat_platform::bus::{self, BusEvent, PRESENCE_CHANNEL, PROFILES_CHANNEL, ROOMS_CHANNEL, room_channel};
+use chat_platform::token::AuthUser;
+use chat_proto::events::v1::room_event::Kind;
+use chat_proto::messaging::v1::StreamEventsResponse;
+use chat_proto::messaging::v1::stream_events_response::Event;
+use tokio::sync::broadcast;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::Status;
+
+use crate::MessagingService;
+
+pub type EventStream = std::pin::Pin<Box<dyn futures::Stream<Item = Result<StreamEventsResponse, Status>> + Send>>;
+
+impl MessagingService {
+    pub(crate) async fn stream(&self, caller: AuthUser, mut rooms: Vec<i64>) -> ServiceResult<EventStream> {
+        rooms.sort_unstable();
+        rooms.dedup();
+        for room in &rooms {
+            self.inner.members.require(*room, caller.user_id).await?;
+        }
+        let mut channels: HashSet<String> = rooms.iter().map(|r| room_channel(*r)).collect();
+        channels.extend([PRESENCE_CHANNEL, ROOMS_CHANNEL, PROFILES_CHANNEL].map(String::from));
+        let mut events = self.inner.shared.events();
+        for channel in &channels {
+            self.inner.shared.acquire(channel).await;
+        }
+        let (tx, rx) = tokio::sync::mpsc::channel(1024);
+        let shared = self.inner.shared.clone();
+        tokio::spawn(async move {
+            loop {
+                let event = tokio::select! {
+                    event = events.recv() => event,
+                    _ = tx.closed() => break,
+                };
+                let (channel, payload) = match event {
+                    Ok(BusEvent::Message { channel, payload }) => (channel, payload),
+                    Ok(BusEvent::Resync) => continue,
+                    Err(broadcast::error::RecvError::Lagged(n)) => {
+                        let _ = tx
+                            .send(Err(Status::data_loss(format!(
+                                "{n} events missed; resume with ListMessages"
+                            ))))
+                            .await;
+                        break;
+                    }
+                    Err(broadcast::error::RecvError::Closed) => break,
+                };
+                if !channels.contains(channel.as_ref()) {
+                    continue;
+                }
+                let Some(decoded) = bus::decode(&channel, &payload) else {
+                    continue;
+                };
+                if let Some(Event::Room(room)) = &decoded.event {
+                    // Stop following a room the caller left or that was deleted.
+                    let gone = room.kind() == Kind::Deleted
+                        || (room.kind() == Kind::MemberLeft && room.user_id == caller.user_id);
+                    let name = room_channel(room.room_id);
+                    if gone && channels.remove(&name) {
+                        shared.release(&name).await;
+                    }
+                    let concerns_caller =
+                        room.kind() == Kind::Created || room.kind() == Kind::Deleted || rooms.contains(&room.room_id);
+                    if !concerns_caller {
+                        continue;
+                    }
+                }
+                if tx.send(Ok(decoded)).await.is_err() {
+                    break;
+                }
+            }
+            for channel in channels {
+                shared.release(&channel).await;
+            }
+        });
+        Ok(Box::pin(ReceiverStream::new(rx)))
+    }
+}
