@@ -119,3 +119,20 @@ pub fn parse_id(raw: &str, field: &'static str) -> ApiResult<i64> {
         .filter(|id| *id > 0)
         .ok_or_else(|| ApiError::invalid(field, format!("{field} must be a positive integer")))
 }
+
+/// The `{id}` of a `/chat/rooms/{id}…` path, parsed: 400 naming `room_id`
+/// when it is not a positive integer.
+pub struct RoomId(pub i64);
+
+impl<S: Send + Sync> FromRequestParts<S> for RoomId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::extract::Path(params) =
+            axum::extract::Path::<std::collections::HashMap<String, String>>::from_request_parts(parts, state)
+                .await
+                .map_err(|_| ApiError::invalid("room_id", "room_id must be a positive integer"))?;
+        let raw = params.get("id").map(String::as_str).unwrap_or_default();
+        parse_id(raw, "room_id").map(Self)
+    }
+}

@@ -45,47 +45,36 @@ pub struct PublicUser {
 }
 
 impl PublicUser {
-    /// Only the id, when the profile can't be read right now.
-    pub fn bare(id: i64) -> Self {
+    fn new(id: i64, first_name: &str, last_name: &str, avatar_id: &str) -> Self {
         Self {
             id,
-            first_name: String::new(),
-            last_name: String::new(),
-            avatar_url: None,
+            first_name: first_name.to_owned(),
+            last_name: last_name.to_owned(),
+            avatar_url: avatar_url(avatar_id),
         }
+    }
+
+    /// Only the id, when the profile can't be read right now.
+    pub fn bare(id: i64) -> Self {
+        Self::new(id, "", "", "")
     }
 }
 
 impl From<&Sender> for PublicUser {
     fn from(s: &Sender) -> Self {
-        Self {
-            id: s.id,
-            first_name: s.first_name.clone(),
-            last_name: s.last_name.clone(),
-            avatar_url: avatar_url(&s.avatar_id),
-        }
+        Self::new(s.id, &s.first_name, &s.last_name, &s.avatar_id)
     }
 }
 
 impl From<&Profile> for PublicUser {
     fn from(p: &Profile) -> Self {
-        Self {
-            id: p.user_id,
-            first_name: p.first_name.clone(),
-            last_name: p.last_name.clone(),
-            avatar_url: avatar_url(&p.avatar_id),
-        }
+        Self::new(p.user_id, &p.first_name, &p.last_name, &p.avatar_id)
     }
 }
 
 impl From<&User> for PublicUser {
     fn from(u: &User) -> Self {
-        Self {
-            id: u.id,
-            first_name: u.first_name.clone(),
-            last_name: u.last_name.clone(),
-            avatar_url: avatar_url(&u.avatar_id),
-        }
+        Self::new(u.id, &u.first_name, &u.last_name, &u.avatar_id)
     }
 }
 
@@ -100,11 +89,12 @@ pub struct ProfileChanged {
 
 impl From<&ProfileEvent> for ProfileChanged {
     fn from(p: &ProfileEvent) -> Self {
+        let user = PublicUser::new(p.user_id, &p.first_name, &p.last_name, &p.avatar_id);
         Self {
-            user_id: p.user_id,
-            first_name: p.first_name.clone(),
-            last_name: p.last_name.clone(),
-            avatar_url: avatar_url(&p.avatar_id),
+            user_id: user.id,
+            first_name: user.first_name,
+            last_name: user.last_name,
+            avatar_url: user.avatar_url,
         }
     }
 }

@@ -6,7 +6,7 @@
 //! connection than a handler per event), and every event goes through
 //! [`Incoming`]: its payload, its turn in its room's lane, its ack.
 
-use chat_proto::messaging::v1::{ListMessagesRequest, Message, SendMessageRequest};
+use chat_proto::messaging::v1::{ListMessagesRequest, ListMessagesResponse, Message, SendMessageRequest};
 use chat_proto::room::v1::JoinRoomRequest;
 use serde_json::{Value, json};
 use socketioxide::extract::{AckSender, Event, SocketRef, State};
@@ -104,18 +104,7 @@ impl Realtime {
                 false,
             ),
             None => {
-                let page = self
-                    .clients
-                    .messaging
-                    .clone()
-                    .list_messages(session.request(ListMessagesRequest {
-                        room_id: req.room_id,
-                        page_size: 50,
-                        before_seq: watermark + 1,
-                        after_seq: 0,
-                    }))
-                    .await?
-                    .into_inner();
+                let page = self.list(&session, req.room_id, 50, watermark + 1, 0).await?;
                 (page.messages, page.has_more)
             }
         };
@@ -126,6 +115,24 @@ impl Realtime {
             &json!({"room_id": req.room_id, "messages": json::messages(&messages), "has_more": has_more, "since": req.since}),
         );
         Ok(json!({"room_id": req.room_id, "count": messages.len()}))
+    }
+
+    /// One page of a room's history, as the socket's user.
+    async fn list(
+        &self,
+        session: &super::Session,
+        room_id: i64,
+        page_size: i32,
+        before_seq: i64,
+        after_seq: i64,
+    ) -> Result<ListMessagesResponse, EventError> {
+        let request = session.request(ListMessagesRequest {
+            room_id,
+            page_size,
+            before_seq,
+            after_seq,
+        });
+        Ok(self.clients.messaging.clone().list_messages(request).await?.into_inner())
     }
 
     /// Every message with `since < seq <= until`, in order.
@@ -139,18 +146,7 @@ impl Realtime {
         let mut out = Vec::new();
         let mut after = since;
         while after < until {
-            let page = self
-                .clients
-                .messaging
-                .clone()
-                .list_messages(session.request(ListMessagesRequest {
-                    room_id,
-                    page_size: 100,
-                    after_seq: after,
-                    before_seq: until + 1,
-                }))
-                .await?
-                .into_inner();
+            let page = self.list(session, room_id, 100, until + 1, after).await?;
             let Some(last) = page.messages.last() else {
                 break;
             };
@@ -213,17 +209,8 @@ impl Realtime {
             return Err(EventError::new("invalid_argument", "limit must be between 1 and 100"));
         }
         let page = self
-            .clients
-            .messaging
-            .clone()
-            .list_messages(session.request(ListMessagesRequest {
-                room_id: req.room_id,
-                page_size: limit,
-                before_seq: req.before.unwrap_or(0).max(0),
-                after_seq: 0,
-            }))
-            .await?
-            .into_inner();
+            .list(&session, req.room_id, limit, req.before.unwrap_or(0).max(0), 0)
+            .await?;
         let payload =
             json!({"room_id": req.room_id, "messages": json::messages(&page.messages), "has_more": page.has_more});
         let _ = socket.emit("messages_history", &payload);

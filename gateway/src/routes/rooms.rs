@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{BearerToken, JsonBody, parse_id};
+use crate::extract::{BearerToken, JsonBody, RoomId};
 use crate::json::{MemberJson, RoomJson, rfc3339};
 
 pub fn router() -> Router<AppState> {
@@ -90,8 +90,7 @@ async fn create(
     Ok((StatusCode::CREATED, Json(RoomJson::from(room))))
 }
 
-async fn show(State(state): State<AppState>, token: BearerToken, Path(id): Path<String>) -> ApiResult<Json<RoomJson>> {
-    let room_id = parse_id(&id, "room_id")?;
+async fn show(State(state): State<AppState>, token: BearerToken, RoomId(room_id): RoomId) -> ApiResult<Json<RoomJson>> {
     let room = state
         .room
         .clone()
@@ -103,8 +102,7 @@ async fn show(State(state): State<AppState>, token: BearerToken, Path(id): Path<
     Ok(Json(room.into()))
 }
 
-async fn remove(State(state): State<AppState>, token: BearerToken, Path(id): Path<String>) -> ApiResult<StatusCode> {
-    let room_id = parse_id(&id, "room_id")?;
+async fn remove(State(state): State<AppState>, token: BearerToken, RoomId(room_id): RoomId) -> ApiResult<StatusCode> {
     state
         .room
         .clone()
@@ -116,9 +114,8 @@ async fn remove(State(state): State<AppState>, token: BearerToken, Path(id): Pat
 async fn join(
     State(state): State<AppState>,
     token: BearerToken,
-    Path(id): Path<String>,
+    RoomId(room_id): RoomId,
 ) -> ApiResult<impl IntoResponse> {
-    let room_id = parse_id(&id, "room_id")?;
     let response = state
         .room
         .clone()
@@ -140,9 +137,8 @@ async fn join(
 async fn leave(
     State(state): State<AppState>,
     token: BearerToken,
-    Path(id): Path<String>,
+    RoomId(room_id): RoomId,
 ) -> ApiResult<impl IntoResponse> {
-    let room_id = parse_id(&id, "room_id")?;
     let response = state
         .room
         .clone()
@@ -156,10 +152,9 @@ async fn leave(
 async fn members(
     State(state): State<AppState>,
     token: BearerToken,
-    Path(id): Path<String>,
+    RoomId(room_id): RoomId,
     Query(q): Query<PageQuery>,
 ) -> ApiResult<impl IntoResponse> {
-    let room_id = parse_id(&id, "room_id")?;
     let response = state
         .room
         .clone()
