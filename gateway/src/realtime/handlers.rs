@@ -132,7 +132,13 @@ impl Realtime {
             before_seq,
             after_seq,
         });
-        Ok(self.clients.messaging.clone().list_messages(request).await?.into_inner())
+        Ok(self
+            .clients
+            .messaging
+            .clone()
+            .list_messages(request)
+            .await?
+            .into_inner())
     }
 
     /// Every message with `since < seq <= until`, in order.

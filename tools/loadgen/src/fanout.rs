@@ -1,0 +1,144 @@
+//! `loadgen fanout`: deliveries/s, loss and send→receive latency.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::bail;
+use hdrhistogram::Histogram;
+use serde_json::json;
+use tokio::sync::{Mutex, Semaphore};
+
+use crate::setup::*;
+use crate::socket::*;
+
+#[allow(clippy::too_many_arguments)]
+pub async fn fanout(
+    gateways: Vec<String>,
+    clients: usize,
+    room_count: usize,
+    rate: u64,
+    senders: usize,
+    users: usize,
+    duration: u64,
+) -> anyhow::Result<()> {
+    let http = reqwest::Client::new();
+    let base = &gateways[0];
+    println!(
+        "setting up {users} accounts, {room_count} rooms, {clients} clients over {} gateways",
+        gateways.len()
+    );
+    let tokens = accounts(&http, base, users.max(1)).await?;
+    let rooms = rooms(&http, base, &tokens, room_count.max(1)).await?;
+
+    let deliveries = Arc::new(AtomicU64::new(0));
+    let latencies = Arc::new(Mutex::new(Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?));
+    let acked = Arc::new(AtomicU64::new(0));
+    let joined = Arc::new(AtomicU64::new(0));
+    let mut sockets: Vec<(Socket, i64)> = Vec::new();
+    let mut per_room = vec![0u64; rooms.len()];
+    let gate = Arc::new(Semaphore::new(100));
+    let mut pending = Vec::new();
+    for i in 0..clients {
+        let gateway = gateways[i % gateways.len()].clone();
+        let token = tokens[i % tokens.len()].clone();
+        let room = rooms[i % rooms.len()];
+        per_room[i % rooms.len()] += 1;
+        let (deliveries, latencies, acked, joined, gate) = (
+            deliveries.clone(),
+            latencies.clone(),
+            acked.clone(),
+            joined.clone(),
+            gate.clone(),
+        );
+        pending.push(tokio::spawn(async move {
+            let _permit = gate.acquire_owned().await;
+            let socket = connect(&gateway, &token, move |frame| {
+                if frame.starts_with("42[\"new_message\"") {
+                    deliveries.fetch_add(1, Ordering::Relaxed);
+                    if let Some(t) = sent_at(frame) {
+                        let latency = micros_now().saturating_sub(t).max(1);
+                        if let Ok(mut h) = latencies.try_lock() {
+                            let _ = h.record(latency);
+                        }
+                    }
+                } else if frame.starts_with("431[") {
+                    joined.fetch_add(1, Ordering::Relaxed);
+                } else if frame.starts_with("43") {
+                    acked.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+            .await?;
+            socket.emit("join_room", json!({"room_id": room}), Some(1));
+            anyhow::Ok((socket, room))
+        }));
+    }
+    for p in pending {
+        sockets.push(p.await??);
+    }
+    let start = Instant::now();
+    while joined.load(Ordering::Relaxed) < clients as u64 {
+        if start.elapsed() > Duration::from_secs(120) {
+            bail!("only {} of {clients} clients joined", joined.load(Ordering::Relaxed));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    println!("{clients} clients joined in {:.1}s", start.elapsed().as_secs_f64());
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    deliveries.store(0, Ordering::Relaxed);
+    latencies.lock().await.reset();
+
+    // Senders: the first `senders` clients, spread over rooms by construction.
+    let senders: Vec<&(Socket, i64)> = sockets.iter().take(senders.max(1)).collect();
+    let interval = Duration::from_secs_f64(1.0 / rate.max(1) as f64);
+    let mut tick = tokio::time::interval(interval);
+    let deadline = Instant::now() + Duration::from_secs(duration);
+    let mut sent = 0u64;
+    let mut expected = 0u64;
+    let started = Instant::now();
+    while Instant::now() < deadline {
+        tick.tick().await;
+        let (socket, room) = senders[sent as usize % senders.len()];
+        let content = format!("t{};{}", micros_now(), "x".repeat(40));
+        socket.emit(
+            "send_message",
+            json!({"room_id": room, "content": content}),
+            Some(2 + sent),
+        );
+        let index = rooms.iter().position(|r| r == room).unwrap_or(0);
+        expected += per_room[index];
+        sent += 1;
+    }
+    let send_window = started.elapsed().as_secs_f64();
+    // Let the tail arrive: every ack, then every delivery (10 s at most).
+    let tail = Instant::now();
+    while tail.elapsed() < Duration::from_secs(10)
+        && (acked.load(Ordering::Relaxed) < sent || deliveries.load(Ordering::Relaxed) < expected)
+    {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let received = deliveries.load(Ordering::Relaxed);
+    let h = latencies.lock().await;
+    println!(
+        "sent {sent} messages in {send_window:.1}s ({:.0}/s), acked {}",
+        sent as f64 / send_window,
+        acked.load(Ordering::Relaxed)
+    );
+    println!(
+        "deliveries: {received} of {expected} expected ({} lost), {:.0}/s",
+        expected.saturating_sub(received),
+        received as f64 / send_window
+    );
+    println!(
+        "connections dropped during the run: {}",
+        DROPPED.load(Ordering::Relaxed)
+    );
+    println!(
+        "send→receive latency: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} samples)",
+        h.value_at_quantile(0.5) as f64 / 1000.0,
+        h.value_at_quantile(0.99) as f64 / 1000.0,
+        h.max() as f64 / 1000.0,
+        h.len()
+    );
+    Ok(())
+}
