@@ -82,6 +82,9 @@ pub async fn run(
     let backplane = Backplane::connect(&settings.shared.backplane)
         .await
         .context("connecting to the event bus")?;
+    if !settings.shared.limits.rate_limits {
+        tracing::warn!("RATE_LIMITS=off: every rate limit is off (size caps stay); use it only for load tests");
+    }
     if settings.shared.backplane.redis_url.is_none() && role != Role::All {
         tracing::warn!("REDIS_URL is unset: events reach only this process; set it when running one role per process");
     }
@@ -96,7 +99,13 @@ pub async fn run(
     }
     if !services.is_empty() {
         let listener = listeners.grpc.context("this role needs a gRPC listener")?;
-        tasks.spawn(serve_grpc(listener, services, backplane.clone(), stop.clone()));
+        tasks.spawn(serve_grpc(
+            listener,
+            services,
+            backplane.clone(),
+            settings.shared.origins.clone(),
+            stop.clone(),
+        ));
     }
     if let Some(listener) = listeners.metrics {
         let stop = stop.clone();
@@ -128,6 +137,7 @@ async fn serve_grpc(
     listener: TcpListener,
     services: Vec<(Service, Box<dyn GrpcService>)>,
     backplane: Backplane,
+    origins: chat_platform::web::OriginPolicy,
     stop: CancellationToken,
 ) -> anyhow::Result<()> {
     let mut routes = tonic::service::RoutesBuilder::default();
@@ -152,7 +162,7 @@ async fn serve_grpc(
             .set_service_status("", tonic_health::ServingStatus::NotServing)
             .await;
     };
-    chat_platform::grpc::serve(listener, routes, shutdown).await
+    chat_platform::grpc::serve(listener, routes, &origins, shutdown).await
 }
 
 /// Every 5 s: pool gauges, and readiness that follows the dependencies: a

@@ -22,9 +22,11 @@ struct Cli {
     /// Where the services serve gRPC.
     #[arg(long, env = "GRPC_ADDR", default_value = "0.0.0.0:50051")]
     grpc_addr: SocketAddr,
-    /// Where service-only roles serve `/metrics` (the gateway serves it on HTTP_ADDR).
-    #[arg(long, env = "METRICS_ADDR", default_value = "0.0.0.0:9090")]
-    metrics_addr: SocketAddr,
+    /// Where `/metrics` is served. Service-only roles default to
+    /// 0.0.0.0:9090; with a gateway it is on HTTP_ADDR unless this is set,
+    /// so the public port need not expose it.
+    #[arg(long, env = "METRICS_ADDR")]
+    metrics_addr: Option<SocketAddr>,
 }
 
 #[tokio::main]
@@ -33,14 +35,23 @@ async fn main() -> anyhow::Result<()> {
     let telemetry = chat_platform::telemetry::init(&format!("chat-{}", cli.role));
 
     let default_peer = format!("http://127.0.0.1:{}", cli.grpc_addr.port());
-    let settings = Settings::from_env(&default_peer)?;
+    let mut settings = Settings::from_env(&default_peer)?;
 
     let serves_grpc = cli.role.serves_grpc();
     let serves_http = cli.role.serves_http();
+    let metrics_addr = match (cli.metrics_addr, serves_http) {
+        (Some(addr), _) => Some(addr),
+        (None, false) if serves_grpc => Some(SocketAddr::from(([0, 0, 0, 0], 9090))),
+        (None, _) => None,
+    };
+    settings.gateway.metrics_elsewhere = serves_http && metrics_addr.is_some();
     let listeners = Listeners {
         grpc: bind(serves_grpc, cli.grpc_addr, "GRPC_ADDR").await?,
         http: bind(serves_http, cli.http_addr, "HTTP_ADDR").await?,
-        metrics: bind(serves_grpc && !serves_http, cli.metrics_addr, "METRICS_ADDR").await?,
+        metrics: match metrics_addr {
+            Some(addr) => bind(true, addr, "METRICS_ADDR").await?,
+            None => None,
+        },
     };
     let result = chat::run(cli.role, settings, listeners, chat_platform::shutdown::signal()).await;
     telemetry.shutdown();

@@ -15,6 +15,8 @@ pub struct ApiError {
     pub code: &'static str,
     pub message: String,
     pub field: Option<String>,
+    /// For 429: when to try again (the `Retry-After` header).
+    pub retry_after: Option<std::time::Duration>,
 }
 
 #[derive(Serialize)]
@@ -37,6 +39,7 @@ impl ApiError {
             code,
             message: message.into(),
             field: None,
+            retry_after: None,
         }
     }
 
@@ -78,6 +81,7 @@ impl From<tonic::Status> for ApiError {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
             }
             Some(r) if r == reason::PAYLOAD_TOO_LARGE => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            Some(r) if r == reason::QUOTA_EXCEEDED => (StatusCode::FORBIDDEN, "quota_exceeded"),
             _ => (http, code),
         };
         let field = status
@@ -98,11 +102,13 @@ impl From<tonic::Status> for ApiError {
         if http == StatusCode::INTERNAL_SERVER_ERROR {
             tracing::error!(code = ?status.code(), message = status.message(), "backend error");
         }
+        let retry_after = status.get_details_retry_info().and_then(|r| r.retry_delay);
         Self {
             status: http,
             code,
             message,
             field,
+            retry_after,
         }
     }
 }
@@ -117,6 +123,12 @@ impl IntoResponse for ApiError {
             },
         };
         let mut response = (self.status, Json(body)).into_response();
+        if let Some(wait) = self.retry_after {
+            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            response
+                .headers_mut()
+                .insert(http::header::RETRY_AFTER, http::HeaderValue::from(seconds.max(1)));
+        }
         if self.status == StatusCode::PAYLOAD_TOO_LARGE {
             // The rest of the body was never read: this connection can't
             // carry another request, so tell the client not to reuse it.

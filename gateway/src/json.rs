@@ -261,6 +261,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[allow(deprecated)]
     fn a_message_never_carries_an_email() {
         let message = Message {
             id: 1,

@@ -4,11 +4,14 @@
 //!
 //! - [`error`]: the JSON error body and the single gRPC→HTTP status mapping.
 //! - [`extract`]: JSON, bearer-token and path-id extractors with precise rejections.
+//! - [`client`]: who the client is (its IP, behind trusted proxies) and the
+//!   `Origin` allowlist.
 //! - [`json`]: every JSON view (users, profiles, rooms, messages), in one place.
 //! - [`routes`]: one module per resource, each with `router()`, merged in [`app`].
 //! - [`realtime`]: Socket.IO: sessions, one handler per event, presence,
 //!   typing, and the fan-out of bus events to local sockets.
 
+pub mod client;
 pub mod error;
 pub mod extract;
 pub mod json;
@@ -29,8 +32,10 @@ use chat_platform::backplane::Backplane;
 use chat_platform::bus::SharedSubscriber;
 use chat_platform::config::{self, ConfigError, Jwt, Peers, Shared};
 use chat_platform::internal::ServiceTokens;
+use chat_platform::limits::Limits;
 use chat_platform::service::Service;
 use chat_platform::token::TokenVerifier;
+use chat_platform::web::OriginPolicy;
 use chat_proto::auth::v1::auth_service_client::AuthServiceClient;
 use chat_proto::messaging::v1::messaging_service_client::MessagingServiceClient;
 use chat_proto::profile::v1::profile_service_client::ProfileServiceClient;
@@ -56,6 +61,17 @@ pub struct Config {
     pub internal_secret: SecretString,
     /// How long a connection stays online without a refresh.
     pub presence_ttl: Duration,
+    pub limits: Limits,
+    /// Web pages of other origins that may call (`ALLOWED_ORIGINS`).
+    pub origins: OriginPolicy,
+    /// `TRUSTED_PROXIES`: proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// `SOCKET_QUERY_TOKEN=on`: also take a socket's token from the URL's
+    /// `?token=` (off by default: proxies log URLs).
+    pub socket_query_token: bool,
+    /// `/metrics` is served on its own listener (`METRICS_ADDR`), not on the
+    /// public port; set by the composition root.
+    pub metrics_elsewhere: bool,
 }
 
 impl Config {
@@ -68,6 +84,11 @@ impl Config {
             presence_ttl: shared.presence_ttl,
             max_body_bytes: config::parse_or("MAX_BODY_BYTES", 64 * 1024)?,
             frontend_dir: config::optional("FRONTEND_DIR").map_or_else(default_frontend_dir, PathBuf::from),
+            limits: shared.limits.clone(),
+            origins: shared.origins.clone(),
+            trusted_proxies: client::trusted_proxies_from_env()?,
+            socket_query_token: config::optional("SOCKET_QUERY_TOKEN").is_some_and(|v| v.eq_ignore_ascii_case("on")),
+            metrics_elsewhere: false,
         })
     }
 }
@@ -97,6 +118,8 @@ pub struct AppState {
     /// A channel to each service, by the table of services, for `/health`.
     pub channels: Vec<(Service, Channel)>,
     pub config: Config,
+    /// The gateway's service token, for calls made on a client's behalf.
+    pub tokens: ServiceTokens,
     pub realtime: realtime::Realtime,
     pub io: socketioxide::SocketIo,
     socket_layer: socketioxide::layer::SocketIoLayer,
@@ -132,14 +155,15 @@ impl AppState {
             room: RoomServiceClient::new(channel(Service::Room)),
             messaging: MessagingServiceClient::new(channel(Service::Messaging)),
         };
-        let verifier = TokenVerifier::from_auth_service(&config.jwt, auth.clone());
+        let verifier = TokenVerifier::from_auth_service(&config.jwt, auth.clone(), &backplane.revocations);
         let tokens = ServiceTokens::new("gateway", config.internal_secret.clone(), auth);
         let shared = SharedSubscriber::new(backplane.bus.subscriber());
         let (socket_layer, io, realtime) =
-            realtime::start(clients.clone(), verifier, tokens, shared, config.presence_ttl).await;
+            realtime::start(clients.clone(), verifier, tokens.clone(), shared, &config).await;
         Ok(Self {
             clients,
             channels,
+            tokens,
             config,
             realtime,
             io,
@@ -153,17 +177,23 @@ impl AppState {
 pub fn app(state: AppState) -> Router {
     let frontend =
         tower_http::services::ServeDir::new(&state.config.frontend_dir).append_index_html_on_directories(true);
-    let api = Router::new()
+    let mut api = Router::new()
         .merge(routes::auth::router())
         .merge(routes::config::router())
         .merge(routes::health::router())
         .merge(routes::rooms::router())
+        .merge(routes::messages::router())
         // The avatar route sets its own, larger limit, which wins over this one.
-        .merge(routes::profile::router())
-        .merge(routes::metrics::router())
+        .merge(routes::profile::router());
+    if !state.config.metrics_elsewhere {
+        api = api.merge(routes::metrics::router());
+    }
+    let api = api
         .route_layer(axum::middleware::from_fn(routes::metrics::track))
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes));
     let socket_layer = state.socket_layer.clone();
+    let cors = state.config.origins.cors();
+    let origin_check = axum::middleware::from_fn_with_state(state.clone(), client::check_origin);
     Router::new()
         .merge(api)
         .fallback_service(frontend.fallback(axum::routing::any(not_found).with_state(())))
@@ -180,8 +210,11 @@ pub fn app(state: AppState) -> Router {
             HeaderValue::from_static(CONTENT_SECURITY_POLICY),
         ))
         .layer(TraceLayer::new_for_http())
-        // Outermost, so it sees /socket.io/ before routing and the fallback.
+        // Outside the routes, so it sees /socket.io/ before routing and the fallback.
         .layer(socket_layer)
+        .layer(cors)
+        // Outermost: a page of a foreign origin gets nothing, WebSockets included.
+        .layer(origin_check)
         .with_state(state)
 }
 
@@ -209,7 +242,8 @@ pub async fn serve(
         // Closing the transport (not a Socket.IO disconnect) makes clients reconnect.
         drain.io.close().await;
     };
-    axum::serve(listener, app(state))
+    let app = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(drained)
         .await
         .context("gateway server failed")

@@ -8,11 +8,15 @@ use std::time::Duration;
 use crate::bus::EventBus;
 use crate::config::BackplaneSettings;
 use crate::presence::PresenceStore;
+use crate::sessions::Revocations;
 
 #[derive(Clone)]
 pub struct Backplane {
     pub bus: EventBus,
     pub presence: PresenceStore,
+    /// Sessions that ended, kept current from the bus; every token verifier
+    /// of the process consults it.
+    pub revocations: Revocations,
 }
 
 impl std::fmt::Debug for Backplane {
@@ -26,9 +30,16 @@ impl std::fmt::Debug for Backplane {
 impl Backplane {
     /// In-process bus and presence: everything in one process.
     pub fn local() -> Self {
+        Self::with(EventBus::local(), PresenceStore::local())
+    }
+
+    fn with(bus: EventBus, presence: PresenceStore) -> Self {
+        let revocations = Revocations::default();
+        revocations.follow(&bus);
         Self {
-            bus: EventBus::local(),
-            presence: PresenceStore::local(),
+            bus,
+            presence,
+            revocations,
         }
     }
 
@@ -57,9 +68,9 @@ impl Backplane {
                 Err(e) => anyhow::bail!("connecting to Redis: {e}"),
             }
         };
-        Ok(Self {
-            presence: PresenceStore::redis(connection.clone(), &settings.prefix),
-            bus: EventBus::redis(client, connection, &settings.prefix),
-        })
+        Ok(Self::with(
+            EventBus::redis(client, connection.clone(), &settings.prefix),
+            PresenceStore::redis(connection, &settings.prefix),
+        ))
     }
 }

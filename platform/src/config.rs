@@ -164,6 +164,9 @@ pub struct Shared {
     pub presence_ttl: Duration,
     pub peers: Peers,
     pub backplane: BackplaneSettings,
+    pub limits: crate::limits::Limits,
+    /// `ALLOWED_ORIGINS`: web pages on other origins that may call us.
+    pub origins: crate::web::OriginPolicy,
 }
 
 /// The longest presence TTL: a dead gateway's users go offline within a minute.
@@ -193,6 +196,8 @@ impl Shared {
             presence_ttl,
             peers: Peers::from_env(default_peer)?,
             backplane: BackplaneSettings::from_env()?,
+            limits: crate::limits::Limits::from_env()?,
+            origins: crate::web::OriginPolicy::from_env()?,
         })
     }
 }

@@ -136,7 +136,7 @@ pub async fn connect(url: &DatabaseUrl, service: Service, migrations: Option<&Mi
                         conn.execute(AssertSqlSafe(format!("SET search_path TO \"{schema}\""))).await?;
                     }
                     Backend::Sqlite => {
-                        conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;")
+                        conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;")
                             .await?;
                     }
                 }

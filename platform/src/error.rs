@@ -25,6 +25,13 @@ pub enum ServiceError {
     AlreadyExists(String),
     #[error("{0}")]
     ResourceExhausted(String),
+    /// Over a rate limit: RESOURCE_EXHAUSTED with a `google.rpc.RetryInfo`
+    /// saying when to try again.
+    #[error("{message}")]
+    RateLimited {
+        message: String,
+        retry_after: std::time::Duration,
+    },
     /// The upload is not a kind this service accepts (INVALID_ARGUMENT,
     /// reason `UNSUPPORTED_MEDIA_TYPE`).
     #[error("{field}: {reason}")]
@@ -33,6 +40,9 @@ pub enum ServiceError {
     /// `PAYLOAD_TOO_LARGE`).
     #[error("{0}")]
     TooLarge(String),
+    /// A per-user quota is used up (RESOURCE_EXHAUSTED, reason `QUOTA_EXCEEDED`).
+    #[error("{0}")]
+    QuotaExceeded(String),
     #[error("{0}")]
     Unavailable(String),
     #[error(transparent)]
@@ -42,6 +52,14 @@ pub enum ServiceError {
 }
 
 impl ServiceError {
+    /// Over a rate limit; try again after `retry_after`.
+    pub fn rate_limited(retry_after: std::time::Duration) -> Self {
+        Self::RateLimited {
+            message: format!("too many requests; try again in {} s", retry_after.as_secs().max(1)),
+            retry_after,
+        }
+    }
+
     pub fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
         Self::Invalid {
             field,
@@ -55,6 +73,7 @@ pub mod reason {
     pub const DOMAIN: &str = "chat";
     pub const UNSUPPORTED_MEDIA_TYPE: &str = "UNSUPPORTED_MEDIA_TYPE";
     pub const PAYLOAD_TOO_LARGE: &str = "PAYLOAD_TOO_LARGE";
+    pub const QUOTA_EXCEEDED: &str = "QUOTA_EXCEEDED";
 }
 
 /// True when a database error is a unique-constraint violation.
@@ -82,6 +101,11 @@ impl From<ServiceError> for Status {
             ServiceError::NotFound(m) => Status::not_found(m),
             ServiceError::AlreadyExists(m) => Status::already_exists(m),
             ServiceError::ResourceExhausted(m) => Status::resource_exhausted(m),
+            ServiceError::RateLimited { message, retry_after } => {
+                let mut details = ErrorDetails::new();
+                details.set_retry_info(Some(retry_after));
+                Status::with_error_details(Code::ResourceExhausted, message, details)
+            }
             ServiceError::UnsupportedMedia { field, reason } => {
                 let mut details = ErrorDetails::new();
                 details.add_bad_request_violation(field, reason.clone());
@@ -91,6 +115,11 @@ impl From<ServiceError> for Status {
             ServiceError::TooLarge(m) => {
                 let mut details = ErrorDetails::new();
                 details.set_error_info(reason::PAYLOAD_TOO_LARGE, reason::DOMAIN, []);
+                Status::with_error_details(Code::ResourceExhausted, m, details)
+            }
+            ServiceError::QuotaExceeded(m) => {
+                let mut details = ErrorDetails::new();
+                details.set_error_info(reason::QUOTA_EXCEEDED, reason::DOMAIN, []);
                 Status::with_error_details(Code::ResourceExhausted, m, details)
             }
             ServiceError::Unavailable(m) => Status::unavailable(m),
@@ -122,7 +151,13 @@ pub fn from_peer(status: Status) -> ServiceError {
         Code::PermissionDenied => ServiceError::PermissionDenied(status.message().to_owned()),
         Code::NotFound => ServiceError::NotFound(status.message().to_owned()),
         Code::AlreadyExists => ServiceError::AlreadyExists(status.message().to_owned()),
-        Code::ResourceExhausted => ServiceError::ResourceExhausted(status.message().to_owned()),
+        Code::ResourceExhausted => match status.get_details_retry_info().and_then(|r| r.retry_delay) {
+            Some(retry_after) => ServiceError::RateLimited {
+                message: status.message().to_owned(),
+                retry_after,
+            },
+            None => ServiceError::ResourceExhausted(status.message().to_owned()),
+        },
         Code::Internal | Code::Unknown | Code::Unimplemented | Code::DataLoss => ServiceError::Internal(
             anyhow::anyhow!("peer service failed: {:?} {}", status.code(), status.message()),
         ),

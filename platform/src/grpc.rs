@@ -9,6 +9,9 @@ use tokio_stream::wrappers::TcpListenerStream;
 use tonic::service::RoutesBuilder;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
+use tower_http::validate_request::ValidateRequestHeaderLayer;
+
+use crate::web::OriginPolicy;
 
 /// Health and reflection routes, added to `routes` for the named services.
 pub async fn add_standard_services(routes: &mut RoutesBuilder, services: &[&str]) -> anyhow::Result<HealthReporter> {
@@ -33,14 +36,33 @@ pub async fn add_standard_services(routes: &mut RoutesBuilder, services: &[&str]
 
 /// Serves `routes` on `listener` (HTTP/2 gRPC and HTTP/1.1 gRPC-Web) until
 /// `shutdown` resolves, then lets in-flight calls finish.
+///
+/// Browsers on a page of another origin may call only when `origins` lists
+/// it (gRPC-Web with CORS, preflights included); calls without an `Origin`
+/// (native clients) always may.
 pub async fn serve(
     listener: TcpListener,
     routes: RoutesBuilder,
+    origins: &OriginPolicy,
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
+    let policy = origins.clone();
+    // The refusal is a whole response by the layer's design.
+    #[allow(clippy::result_large_err)]
+    let refuse_other_origins = ValidateRequestHeaderLayer::custom(move |request: &mut http::Request<_>| {
+        if policy.allows(request.headers()) {
+            Ok(())
+        } else {
+            let mut refused = http::Response::new(tonic::body::Body::default());
+            *refused.status_mut() = http::StatusCode::FORBIDDEN;
+            Err(refused)
+        }
+    });
     tonic::transport::Server::builder()
         .trace_fn(crate::telemetry::grpc_span)
         .accept_http1(true)
+        .layer(refuse_other_origins)
+        .layer(origins.cors())
         .layer(crate::metrics::GrpcMetricsLayer)
         .layer(tonic_web::GrpcWebLayer::new())
         .add_routes(routes.routes())

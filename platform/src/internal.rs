@@ -19,45 +19,43 @@ use tonic::transport::Channel;
 use crate::ServiceError;
 use crate::config;
 
+/// Metadata on a call the gateway makes for a client (register, login,
+/// refresh): the client's IP address. Believed only with the gateway's
+/// service token.
+pub const CLIENT_IP_METADATA: &str = "x-chat-client-ip";
+
+/// The shortest internal secret accepted, in characters.
+pub const MIN_SECRET_CHARS: usize = 16;
+
 /// `INTERNAL_SECRET`, or one generated once into the data directory (which
-/// serves a single-process deployment).
+/// serves a single-process deployment). A short or empty secret, from either
+/// place, stops the process: an empty one would let anyone mint service
+/// tokens.
 pub fn load_secret(data_dir: &Path) -> anyhow::Result<SecretString> {
     if let Some(secret) = config::optional("INTERNAL_SECRET") {
-        anyhow::ensure!(secret.len() >= 16, "INTERNAL_SECRET must be at least 16 characters");
+        anyhow::ensure!(
+            secret.chars().count() >= MIN_SECRET_CHARS,
+            "INTERNAL_SECRET must be at least {MIN_SECRET_CHARS} characters"
+        );
         return Ok(SecretString::from(secret));
     }
     let path = data_dir.join("internal-secret");
-    if let Ok(existing) = std::fs::read_to_string(&path) {
-        return Ok(SecretString::from(existing.trim().to_owned()));
+    if !path.exists() {
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+        let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        crate::files::create_private(&path, secret.as_bytes())?;
     }
-    std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
-    let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    write_private(&path, secret.as_bytes())?;
-    Ok(SecretString::from(secret))
-}
-
-#[cfg(unix)]
-fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    match std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-    {
-        Ok(mut file) => file.write_all(bytes).context("writing the internal secret"),
-        // Another role of this process wrote it first: use theirs.
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        Err(e) => Err(e).with_context(|| format!("creating {}", path.display())),
-    }
-}
-
-#[cfg(not(unix))]
-fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    std::fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))
+    let stored = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let stored = stored.trim();
+    anyhow::ensure!(
+        stored.chars().count() >= MIN_SECRET_CHARS,
+        "{} holds a secret of {} characters (at least {MIN_SECRET_CHARS} are needed); \
+         delete the file to generate a new one, or set INTERNAL_SECRET",
+        path.display(),
+        stored.chars().count()
+    );
+    Ok(SecretString::from(stored.to_owned()))
 }
 
 /// [`load_secret`] as a configuration error that names the variable.

@@ -7,7 +7,10 @@
 //!   what to fix, and [`config::Shared`], the settings read once for all parts.
 //! - [`error`]: the service error type and its single mapping to `tonic::Status`.
 //! - [`token`]: access-token claims and the verifier every service uses.
+//! - [`sessions`]: ended sessions, announced on the bus and refused everywhere.
 //! - [`internal`]: service-to-service identity (the internal secret traded for service tokens).
+//! - [`files`]: generated secrets written atomically, owner-only.
+//! - [`limits`]: abuse limits and quotas (`RATE_LIMITS=off` for load tests), and a keyed limiter.
 //! - [`db`]: opening a service's database (PostgreSQL schema or SQLite file) and migrating it.
 //! - [`backplane`]: the [`bus`] (fan-out of events between processes) and the
 //!   [`presence`] store, on Redis or in process.
@@ -18,6 +21,7 @@
 //! - [`page`]: AIP-158 page sizes and tokens.
 //! - [`domain`]: validated user text (names, room names, message content) and its limits.
 //! - [`shutdown`]: the SIGTERM / Ctrl-C future passed to every server.
+//! - [`web`]: the `Origin` allowlist and CORS, for REST, WebSocket and gRPC-Web.
 
 pub mod backplane;
 pub mod bus;
@@ -25,15 +29,19 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod files;
 pub mod grpc;
 pub mod internal;
+pub mod limits;
 pub mod metrics;
 pub mod page;
 pub mod presence;
 pub mod service;
+pub mod sessions;
 pub mod shutdown;
 pub mod telemetry;
 pub mod token;
+pub mod web;
 
 pub use error::{ServiceError, ServiceResult};
 

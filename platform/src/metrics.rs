@@ -8,7 +8,8 @@
 //! - `bus_resyncs_total`: bus reconnects and lags that forced a catch-up;
 //! - `db_pool_connections` by service and state (idle, in use).
 
-use std::sync::OnceLock;
+use std::collections::HashSet;
+use std::sync::{LazyLock, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -37,9 +38,37 @@ pub fn handle() -> PrometheusHandle {
         .clone()
 }
 
+/// Every RPC path this suite serves (`/package.Service/Method`), from the
+/// descriptor sets: anything else is labelled `unmatched`, so random paths
+/// can't create unbounded series.
+static KNOWN_RPCS: LazyLock<HashSet<String>> = LazyLock::new(|| {
+    use prost::Message;
+    let mut known = HashSet::new();
+    for bytes in [chat_proto::FILE_DESCRIPTOR_SET, tonic_health::pb::FILE_DESCRIPTOR_SET] {
+        let Ok(set) = prost_types::FileDescriptorSet::decode(bytes) else {
+            continue;
+        };
+        for file in set.file {
+            let package = file.package.unwrap_or_default();
+            for service in file.service {
+                let name = service.name.unwrap_or_default();
+                for method in service.method {
+                    known.insert(format!("/{package}.{name}/{}", method.name.unwrap_or_default()));
+                }
+            }
+        }
+    }
+    known
+});
+
+/// The label for an RPC path: itself when it is one of ours.
+pub fn rpc_label(path: &str) -> &str {
+    if KNOWN_RPCS.contains(path) { path } else { "unmatched" }
+}
+
 /// Records one gRPC call.
 pub fn record_grpc(path: &str, code: &str, started: Instant) {
-    let labels = [("rpc", path.to_owned()), ("code", code.to_owned())];
+    let labels = [("rpc", rpc_label(path).to_owned()), ("code", code.to_owned())];
     metrics::counter!("chat_grpc_requests_total", &labels).increment(1);
     metrics::histogram!("chat_grpc_request_duration_seconds", &labels).record(started.elapsed().as_secs_f64());
 }
@@ -100,5 +129,22 @@ where
             }
             response
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_our_rpcs_get_their_own_label() {
+        assert_eq!(
+            super::rpc_label("/chat.auth.v1.AuthService/Login"),
+            "/chat.auth.v1.AuthService/Login"
+        );
+        assert_eq!(
+            super::rpc_label("/grpc.health.v1.Health/Check"),
+            "/grpc.health.v1.Health/Check"
+        );
+        assert_eq!(super::rpc_label("/chat.auth.v1.AuthService/Nope"), "unmatched");
+        assert_eq!(super::rpc_label("/random/junk/3f9a"), "unmatched");
     }
 }

@@ -16,6 +16,7 @@ use tokio::sync::{Mutex, RwLock};
 use tonic::transport::Channel;
 
 use crate::error::ServiceError;
+pub use crate::sessions::Revocations;
 
 /// The only algorithm tokens may use.
 pub const ALGORITHM: Algorithm = Algorithm::EdDSA;
@@ -31,14 +32,22 @@ pub struct Claims {
     pub iat: i64,
     pub iss: String,
     pub aud: String,
+    /// The session (refresh-token family) an access token belongs to, so
+    /// ending the session ends its tokens. Service tokens have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
 }
 
 /// The verified caller of a request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthUser {
     pub user_id: i64,
     /// When the token expires, in seconds since the Unix epoch.
     pub expires_at: i64,
+    /// When it was issued, in seconds since the Unix epoch.
+    pub issued_at: i64,
+    /// The session it belongs to.
+    pub session_id: Option<Arc<str>>,
 }
 
 enum KeySource {
@@ -64,6 +73,7 @@ struct Inner {
     service_rules: Validation,
     keys: RwLock<HashMap<String, DecodingKey>>,
     source: KeySource,
+    revocations: Revocations,
 }
 
 /// EdDSA only, every registered claim required, `iss` and `aud` pinned.
@@ -95,31 +105,43 @@ const REFETCH_INTERVAL: Duration = Duration::from_secs(30);
 
 impl TokenVerifier {
     /// A verifier with keys known up front (the auth service itself, tests).
-    pub fn with_keys(issuer: &str, audience: &str, keys: &[PublicKey]) -> Result<Self, ServiceError> {
+    pub fn with_keys(
+        issuer: &str,
+        audience: &str,
+        keys: &[PublicKey],
+        revocations: &Revocations,
+    ) -> Result<Self, ServiceError> {
         let map = keys
             .iter()
             .map(|k| Ok((k.kid.clone(), decoding_key(k)?)))
             .collect::<Result<HashMap<_, _>, ServiceError>>()?;
-        Ok(Self::new(issuer, audience, map, KeySource::Static))
+        Ok(Self::new(issuer, audience, map, KeySource::Static, revocations))
     }
 
     /// A verifier that asks the auth service for its keys when it first sees
     /// a key id it doesn't know.
-    pub fn from_auth_service(jwt: &crate::config::Jwt, channel: Channel) -> Self {
+    pub fn from_auth_service(jwt: &crate::config::Jwt, channel: Channel, revocations: &Revocations) -> Self {
         let source = KeySource::Remote {
             client: Box::new(AuthServiceClient::new(channel)),
             last_fetch: Mutex::new(None),
         };
-        Self::new(&jwt.issuer, &jwt.audience, HashMap::new(), source)
+        Self::new(&jwt.issuer, &jwt.audience, HashMap::new(), source, revocations)
     }
 
-    fn new(issuer: &str, audience: &str, keys: HashMap<String, DecodingKey>, source: KeySource) -> Self {
+    fn new(
+        issuer: &str,
+        audience: &str,
+        keys: HashMap<String, DecodingKey>,
+        source: KeySource,
+        revocations: &Revocations,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 user_rules: rules(issuer, audience),
                 service_rules: rules(issuer, INTERNAL_AUDIENCE),
                 keys: RwLock::new(keys),
                 source,
+                revocations: revocations.clone(),
             }),
         }
     }
@@ -133,10 +155,18 @@ impl TokenVerifier {
             .ok()
             .filter(|id| *id > 0)
             .ok_or_else(|| ServiceError::Unauthenticated("invalid token subject".into()))?;
-        Ok(AuthUser {
+        let user = AuthUser {
             user_id,
             expires_at: claims.exp,
-        })
+            issued_at: claims.iat,
+            session_id: claims.sid.map(Arc::from),
+        };
+        if self.inner.revocations.ended(&user) {
+            return Err(ServiceError::Unauthenticated(
+                "this session has ended; sign in again".into(),
+            ));
+        }
+        Ok(user)
     }
 
     /// Verifies a service-to-service token and returns the calling service's name.

@@ -13,7 +13,9 @@ use std::time::Duration;
 use chat::{Listeners, Role, Settings};
 use chat_platform::config::{BackplaneSettings, Jwt, Peers, Shared};
 use chat_platform::db::DatabaseUrl;
+use chat_platform::limits::Limits;
 use chat_platform::service::Service;
+use chat_platform::web::OriginPolicy;
 use serde_json::{Value, json};
 use sqlx::AnyPool;
 use tokio::net::TcpListener;
@@ -81,7 +83,7 @@ static COUNTER: AtomicU32 = AtomicU32::new(0);
 pub async fn spawn_app_with_redis(url: &str) -> TestApp {
     let temp = tempfile::tempdir().unwrap();
     let data_dir = temp.path().to_path_buf();
-    spawn_app_on(Backend::Postgres, temp, data_dir, None, Some(url.to_owned())).await
+    spawn_app_on(Backend::Postgres, temp, data_dir, None, Some(url.to_owned()), |_| {}).await
 }
 
 pub async fn create_pg_database() -> (String, String) {
@@ -122,6 +124,10 @@ pub fn test_settings(data_dir: PathBuf, database_url: Option<&str>, grpc_addr: &
             redis_url: None,
             prefix: "test:".into(),
         },
+        // Tests act as many users from one address; each limit's own test
+        // turns the limits back on (`spawn_app_with_limits`).
+        limits: Limits::without_rate_limits(),
+        origins: OriginPolicy::default(),
     };
     Settings {
         auth: chat_auth::Config {
@@ -135,17 +141,21 @@ pub fn test_settings(data_dir: PathBuf, database_url: Option<&str>, grpc_addr: &
             profile_url: peer.clone(),
             hash_concurrency: 2,
             internal_secret: shared.internal_secret.clone(),
+            session_lifetime: Duration::from_secs(30 * 24 * 3600),
+            limits: shared.limits.clone(),
         },
         profile: chat_profile::Config {
             database_url: url(Service::Profile),
             auth_url: peer.clone(),
             jwt: shared.jwt.clone(),
+            limits: shared.limits.clone(),
         },
         room: chat_room::Config {
             database_url: url(Service::Room),
             auth_url: peer.clone(),
             profile_url: peer.clone(),
             jwt: shared.jwt.clone(),
+            rooms_per_user: shared.limits.rooms_per_user,
         },
         messaging: chat_messaging::Config {
             database_url: url(Service::Messaging),
@@ -163,6 +173,11 @@ pub fn test_settings(data_dir: PathBuf, database_url: Option<&str>, grpc_addr: &
             jwt: shared.jwt.clone(),
             internal_secret: shared.internal_secret.clone(),
             presence_ttl: shared.presence_ttl,
+            limits: shared.limits.clone(),
+            origins: shared.origins.clone(),
+            trusted_proxies: Vec::new(),
+            socket_query_token: false,
+            metrics_elsewhere: false,
         },
         shared,
         shutdown_grace: Duration::from_secs(10),
@@ -170,9 +185,23 @@ pub fn test_settings(data_dir: PathBuf, database_url: Option<&str>, grpc_addr: &
 }
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |_| {}).await
+}
+
+/// Starts an app whose settings `adjust` changes first (limits, origins…).
+pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let temp = tempfile::tempdir().unwrap();
     let data_dir = temp.path().to_path_buf();
-    spawn_app_in(backend, temp, data_dir, None).await
+    spawn_app_on(backend, temp, data_dir, None, None, adjust).await
+}
+
+/// Gives every part of `settings` these limits.
+pub fn set_limits(settings: &mut Settings, limits: Limits) {
+    settings.auth.limits = limits.clone();
+    settings.profile.limits = limits.clone();
+    settings.room.rooms_per_user = limits.rooms_per_user;
+    settings.gateway.limits = limits.clone();
+    settings.shared.limits = limits;
 }
 
 /// Starts an app on an existing data directory / database (for restarts).
@@ -182,7 +211,7 @@ pub async fn spawn_app_in(
     data_dir: PathBuf,
     pg: Option<(String, String)>,
 ) -> TestApp {
-    spawn_app_on(backend, temp, data_dir, pg, None).await
+    spawn_app_on(backend, temp, data_dir, pg, None, |_| {}).await
 }
 
 async fn spawn_app_on(
@@ -191,6 +220,7 @@ async fn spawn_app_on(
     data_dir: PathBuf,
     pg: Option<(String, String)>,
     redis: Option<String>,
+    adjust: impl FnOnce(&mut Settings),
 ) -> TestApp {
     init_logs();
     let grpc_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -214,6 +244,7 @@ async fn spawn_app_on(
             COUNTER.fetch_add(1, Ordering::Relaxed)
         );
     }
+    adjust(&mut settings);
     let stop = CancellationToken::new();
     let listeners = Listeners {
         grpc: Some(grpc_listener),

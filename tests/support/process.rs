@@ -51,6 +51,7 @@ fn role_process(app: &TestApp, role: &str, env: &[(&str, String)]) -> Child {
         .env("REDIS_CHANNEL_PREFIX", &app.settings.shared.backplane.prefix)
         .env("INTERNAL_SECRET", "test-internal-secret-0123456789")
         .env("PRESENCE_TTL_SECS", "3")
+        .env("RATE_LIMITS", "off")
         .env("DATA_DIR", dir)
         .env("RUST_LOG", "warn")
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))

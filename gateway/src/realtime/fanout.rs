@@ -16,17 +16,21 @@ use chat_platform::bus::{
     self, BusEvent, PRESENCE_CHANNEL, PROFILES_CHANNEL, ROOMS_CHANNEL, SharedSubscriber, room_channel,
 };
 use chat_platform::internal::ServiceTokens;
+use chat_platform::sessions::{self, SESSIONS_CHANNEL};
+use chat_proto::events::v1::SessionEvent;
 use chat_proto::events::v1::room_event::Kind;
 use chat_proto::messaging::v1::messaging_service_client::MessagingServiceClient;
 use chat_proto::messaging::v1::stream_events_response::Event;
 use chat_proto::messaging::v1::{ListMessagesRequest, Message, StreamEventsResponse};
 use chat_proto::profile::v1::BatchGetProfilesRequest;
 use chat_proto::profile::v1::profile_service_client::ProfileServiceClient;
+use prost::Message as _;
 use serde_json::json;
 use socketioxide::SocketIo;
 use tokio::sync::{Mutex, broadcast};
 use tonic::transport::Channel;
 
+use super::session::Session;
 use super::wire;
 use crate::json::{MessageJson, ProfileChanged, PublicUser, status_name};
 
@@ -88,7 +92,7 @@ impl Fanout {
             }),
         };
         let events = fanout.inner.shared.events();
-        for channel in [PRESENCE_CHANNEL, ROOMS_CHANNEL, PROFILES_CHANNEL] {
+        for channel in [PRESENCE_CHANNEL, ROOMS_CHANNEL, PROFILES_CHANNEL, SESSIONS_CHANNEL] {
             fanout.inner.shared.acquire(channel).await;
         }
         tokio::spawn(fanout.clone().dispatch(events));
@@ -174,6 +178,11 @@ impl Fanout {
     async fn dispatch(self, mut events: broadcast::Receiver<BusEvent>) {
         loop {
             match events.recv().await {
+                Ok(BusEvent::Message { channel, payload }) if channel.as_ref() == SESSIONS_CHANNEL => {
+                    if let Ok(event) = SessionEvent::decode(payload) {
+                        self.end_sessions(&event);
+                    }
+                }
                 Ok(BusEvent::Message { channel, payload }) => {
                     if let Some(event) = bus::decode(&channel, &payload) {
                         self.handle(&channel, event).await;
@@ -246,10 +255,15 @@ impl Fanout {
                         .to(io_room(room.room_id))
                         .emit(event, &json!({"room_id": room.room_id, "user": user}))
                         .await;
+                    // However they left, none of their sockets hears the room again.
+                    if room.kind() == Kind::MemberLeft {
+                        self.let_go(room.room_id, io.to(user_room(room.user_id)).sockets())
+                            .await;
+                    }
                 }
                 Kind::Deleted => {
                     let _ = io.emit("room_deleted", &json!({"room_id": room.room_id})).await;
-                    let _ = io.to(io_room(room.room_id)).leave(io_room(room.room_id)).await;
+                    self.let_go(room.room_id, io.to(io_room(room.room_id)).sockets()).await;
                 }
                 _ => {}
             },
@@ -257,6 +271,38 @@ impl Fanout {
                 let _ = io.emit("user_updated", &ProfileChanged::from(&profile)).await;
             }
             _ => {}
+        }
+    }
+
+    /// Makes `sockets` stop following `room_id` at once.
+    async fn let_go(&self, room_id: i64, sockets: Vec<socketioxide::extract::SocketRef>) {
+        for socket in sockets {
+            socket.leave(io_room(room_id));
+            let followed = match socket.extensions.get::<Arc<Session>>() {
+                Some(session) => session.rooms.lock().await.remove(&room_id),
+                None => false,
+            };
+            if followed {
+                self.detach(room_id).await;
+            }
+        }
+    }
+
+    /// Closes the local sockets of sessions that ended (logout, log out
+    /// everywhere, a reused refresh token).
+    fn end_sessions(&self, event: &SessionEvent) {
+        for socket in self.inner.io.to(user_room(event.user_id)).sockets() {
+            let ended = socket
+                .extensions
+                .get::<Arc<Session>>()
+                .is_some_and(|session| sessions::ends(event, &session.auth()));
+            if ended {
+                let _ = socket.emit(
+                    "error",
+                    &wire::error("session_ended", "you were signed out; sign in again"),
+                );
+                let _ = socket.disconnect();
+            }
         }
     }
 

@@ -13,10 +13,15 @@ use socketioxide::extract::{AckSender, Event, SocketRef, State};
 use tracing::Instrument;
 
 use super::Realtime;
+
+/// The most messages a rejoin with `since` gets at once; older ones are
+/// paged with `get_messages`.
+pub const CATCH_UP_PAGE: usize = 200;
 use super::fanout::io_room;
 use super::session::Incoming;
 use super::wire::{self, EventError};
 use crate::json::{self, RoomJson};
+use crate::routes::messages::history_request;
 
 /// Registers the socket's handlers.
 pub(super) fn register(socket: &SocketRef) {
@@ -62,7 +67,9 @@ fn respond(socket: &SocketRef, ack: AckSender, requested: bool, event: &str, res
             let _ = ack.send(&json!({"ok": false, "error": e}));
         }
         (Err(e), false) => {
-            let _ = socket.emit("error", &json!({"code": e.code, "message": e.message, "event": event}));
+            let mut error = serde_json::to_value(&e).unwrap_or_default();
+            error["event"] = json!(event);
+            let _ = socket.emit("error", &error);
         }
     }
 }
@@ -97,15 +104,22 @@ impl Realtime {
             .into_inner();
         // A new membership is announced from the room service's event (for
         // every way of joining); another tab of a member is not news.
-        let watermark = self.follow(socket, &session, req.room_id).await?;
-        let (messages, has_more) = match req.since {
-            Some(since) => (
-                self.messages_between(&session, req.room_id, since, watermark).await?,
-                false,
-            ),
-            None => {
-                let page = self.list(&session, req.room_id, 50, watermark + 1, 0).await?;
-                (page.messages, page.has_more)
+        let mut following = self.follow(&session, req.room_id).await?;
+        let history = match req.since {
+            Some(since) => {
+                self.catch_up_page(&session, req.room_id, since, following.watermark)
+                    .await
+            }
+            None => self
+                .list(&session, req.room_id, 50, following.watermark + 1, 0)
+                .await
+                .map(|page| (page.messages, page.has_more)),
+        };
+        let (messages, has_more) = match history {
+            Ok(history) => history,
+            Err(e) => {
+                self.abandon(following).await;
+                return Err(e);
             }
         };
         let room = RoomJson::from(joined.room.unwrap_or_default());
@@ -114,7 +128,42 @@ impl Realtime {
             "messages_history",
             &json!({"room_id": req.room_id, "messages": json::messages(&messages), "has_more": has_more, "since": req.since}),
         );
+        // Only now does the socket take live messages: what the feed
+        // delivered meanwhile is sent first, in order, so the socket sees
+        // every seq once, strictly increasing.
+        self.go_live(socket, &session, &mut following).await?;
         Ok(json!({"room_id": req.room_id, "count": messages.len()}))
+    }
+
+    /// The newest [`CATCH_UP_PAGE`] messages with `since < seq <= until`, in
+    /// order, and whether older ones after `since` were left out (the client
+    /// pages back for them with `get_messages`).
+    async fn catch_up_page(
+        &self,
+        session: &super::Session,
+        room_id: i64,
+        since: i64,
+        until: i64,
+    ) -> Result<(Vec<Message>, bool), EventError> {
+        let mut newest_first: Vec<Message> = Vec::new();
+        let mut before = until + 1;
+        while before > since + 1 && newest_first.len() < CATCH_UP_PAGE {
+            let want = (CATCH_UP_PAGE - newest_first.len()).min(100) as i32;
+            let page = self.list(session, room_id, want, before, 0).await?;
+            let Some(first) = page.messages.first() else {
+                break;
+            };
+            before = first.seq;
+            newest_first.extend(page.messages.into_iter().rev().filter(|m| m.seq > since));
+            if !page.has_more {
+                break;
+            }
+        }
+        newest_first.reverse();
+        // Seqs are gap-free: anything between `since` and the first one
+        // returned was left out.
+        let has_more = newest_first.first().is_some_and(|m| m.seq > since + 1);
+        Ok((newest_first, has_more))
     }
 
     /// One page of a room's history, as the socket's user.
@@ -141,8 +190,9 @@ impl Realtime {
             .into_inner())
     }
 
-    /// Every message with `since < seq <= until`, in order.
-    async fn messages_between(
+    /// Every message with `since < seq <= until`, in order: the bridge from
+    /// a joining socket's history to the live feed.
+    pub(super) async fn messages_between(
         &self,
         session: &super::Session,
         room_id: i64,
@@ -210,12 +260,9 @@ impl Realtime {
     async fn get_messages(&self, socket: &SocketRef, data: Value) -> Result<Value, EventError> {
         let session = self.session(socket, &data).await?;
         let req: wire::GetMessages = wire::parse(&data)?;
-        let limit = req.limit.unwrap_or(50);
-        if !(1..=100).contains(&limit) {
-            return Err(EventError::new("invalid_argument", "limit must be between 1 and 100"));
-        }
+        let request = history_request(req.room_id, req.limit, req.before.map(|b| b.max(0)))?;
         let page = self
-            .list(&session, req.room_id, limit, req.before.unwrap_or(0).max(0), 0)
+            .list(&session, req.room_id, request.page_size, request.before_seq, 0)
             .await?;
         let payload =
             json!({"room_id": req.room_id, "messages": json::messages(&page.messages), "has_more": page.has_more});

@@ -6,9 +6,12 @@
 //! - [`handlers`]: one function per client event.
 //! - [`presence`]: connections reported to the messaging service, and kept alive.
 //! - [`typing`]: typing forwarded to the messaging service, which owns its expiry.
-//! - [`fanout`]: bus events to local sockets, in seq order, exactly once.
+//! - [`fanout`]: bus events to local sockets, in seq order, exactly once;
+//!   sockets of ended sessions and of members who left are let go.
+//! - [`expiry`]: one timer that disconnects sockets whose token expired.
 //! - [`wire`]: the event payloads and errors.
 
+pub mod expiry;
 pub mod fanout;
 pub mod handlers;
 pub mod presence;
@@ -17,7 +20,6 @@ pub mod typing;
 pub mod wire;
 
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
 
 use chat_platform::bus::SharedSubscriber;
 use chat_platform::internal::ServiceTokens;
@@ -27,15 +29,25 @@ use socketioxide::extract::SocketRef;
 use socketioxide::handler::ConnectHandler;
 use socketioxide::layer::SocketIoLayer;
 
+use chat_platform::limits::Limits;
+
 use crate::AppClients;
 use fanout::{Fanout, io_room};
 pub use presence::Connections;
 pub use session::Session;
 use wire::EventError;
 
-/// The largest Socket.IO packet accepted; bigger closes the connection.
-/// Large enough that an oversize message is refused by the service instead.
-pub const MAX_PACKET: u64 = 2 * 1024 * 1024;
+use crate::json::MessageJson;
+
+/// A socket on its way into a room's live feed.
+pub(crate) struct Following {
+    room_id: i64,
+    state: Arc<tokio::sync::Mutex<fanout::FeedState>>,
+    /// History covers seqs up to here; the feed delivers the ones after.
+    pub watermark: i64,
+    /// Whether the socket already takes the room's live messages.
+    live: bool,
+}
 
 /// Everything the socket handlers need. Cheap to clone.
 #[derive(Clone)]
@@ -46,6 +58,10 @@ pub struct Realtime {
     fanout: Arc<OnceLock<Fanout>>,
     /// Live local connections, refreshed in the presence store.
     connections: Connections,
+    limits: Arc<Limits>,
+    /// Whether the handshake may take the token from the URL.
+    query_token: bool,
+    expiry: expiry::Expiry,
 }
 
 /// Builds the Socket.IO layer and starts the process's fan-out.
@@ -54,21 +70,31 @@ pub async fn start(
     verifier: TokenVerifier,
     tokens: ServiceTokens,
     shared: SharedSubscriber,
-    presence_ttl: Duration,
+    config: &crate::Config,
 ) -> (SocketIoLayer, SocketIo, Realtime) {
+    let (expiry, expiry_timer) = expiry::Expiry::new();
     let realtime = Realtime {
         clients: clients.clone(),
         verifier,
         tokens: tokens.clone(),
         fanout: Arc::new(OnceLock::new()),
         connections: Connections::default(),
+        limits: Arc::new(config.limits.clone()),
+        query_token: config.socket_query_token,
+        expiry,
     };
+    // The WebSocket message and frame cap (and the polling payload cap)
+    // applies before authentication: a bigger frame closes that connection.
+    let cap = config.limits.ws_max_message_bytes;
     let (layer, io) = SocketIo::builder()
         .with_state(realtime.clone())
-        .max_payload(MAX_PACKET)
+        .max_payload(cap as u64)
+        .ws_max_message_size(cap)
+        .ws_max_frame_size(cap)
         // Room for bursts to slow clients before emits to them are dropped.
         .max_buffer_size(1024)
         .build_layer();
+    tokio::spawn(expiry_timer.run(io.clone()));
     let fanout = Fanout::start(
         io.clone(),
         shared,
@@ -79,7 +105,7 @@ pub async fn start(
     .await;
     let _ = realtime.fanout.set(fanout);
     io.ns("/", presence::on_connect.with(session::authenticate));
-    tokio::spawn(realtime.clone().refresh_presence(presence_ttl / 3));
+    tokio::spawn(realtime.clone().refresh_presence(config.presence_ttl / 3));
     (layer, io, realtime)
 }
 
@@ -96,28 +122,89 @@ impl Realtime {
         self.connections.len()
     }
 
-    /// Makes the socket follow `room_id` and returns the watermark: history
-    /// covers up to it, the live feed everything after.
-    async fn follow(&self, socket: &SocketRef, session: &Session, room_id: i64) -> Result<i64, EventError> {
-        let mut rooms = session.rooms.lock().await;
-        let fresh = !rooms.contains(&room_id);
-        let state = if fresh {
-            self.fanout().attach(room_id).await?
-        } else {
-            self.fanout()
+    /// Starts the socket following `room_id`: the feed is attached and
+    /// its watermark read, but the socket takes no live message until
+    /// [`Realtime::go_live`]; history up to the watermark comes first.
+    async fn follow(&self, session: &Session, room_id: i64) -> Result<Following, EventError> {
+        if session.rooms.lock().await.contains(&room_id) {
+            // Another join from a socket already live in the room.
+            let state = self
+                .fanout()
                 .feed(room_id)
                 .await
-                .ok_or_else(|| EventError::new("unavailable", "room feed missing, join again"))?
-        };
-        // Joining the Socket.IO room and reading the mark under the feed's
-        // lock: nothing is emitted in between.
-        let watermark = {
-            let state = state.lock().await;
+                .ok_or_else(|| EventError::new("unavailable", "room feed missing, join again"))?;
+            let watermark = state.lock().await.last_seq;
+            return Ok(Following {
+                room_id,
+                state,
+                watermark,
+                live: true,
+            });
+        }
+        let state = self.fanout().attach(room_id).await?;
+        let watermark = state.lock().await.last_seq;
+        Ok(Following {
+            room_id,
+            state,
+            watermark,
+            live: false,
+        })
+    }
+
+    /// Sends what the feed delivered since the watermark, in order, then
+    /// joins the socket to the room's live feed under the feed's lock, so
+    /// the next live message is the next seq. On failure, the feed is let go.
+    async fn go_live(
+        &self,
+        socket: &SocketRef,
+        session: &Session,
+        following: &mut Following,
+    ) -> Result<(), EventError> {
+        if following.live {
+            return Ok(());
+        }
+        let outcome = self.bridge(socket, session, following).await;
+        if outcome.is_err() {
+            self.fanout().detach(following.room_id).await;
+        }
+        outcome
+    }
+
+    /// Lets go of a feed that [`Realtime::follow`] attached but that never went live.
+    async fn abandon(&self, following: Following) {
+        if !following.live {
+            self.fanout().detach(following.room_id).await;
+        }
+    }
+
+    async fn bridge(&self, socket: &SocketRef, session: &Session, following: &mut Following) -> Result<(), EventError> {
+        let room_id = following.room_id;
+        let mut sent = following.watermark;
+        loop {
+            let current = following.state.lock().await.last_seq;
+            if current > sent {
+                let missed = self.messages_between(session, room_id, sent, current).await?;
+                for message in &missed {
+                    let _ = socket.emit("new_message", &MessageJson::from(message));
+                }
+                sent = missed.last().map_or(current, |m| m.seq);
+                continue;
+            }
+            let state = following.state.lock().await;
+            if state.last_seq != sent {
+                continue;
+            }
+            let mut rooms = session.rooms.lock().await;
+            if session.closed.is_cancelled() {
+                // The socket closed meanwhile; its rooms were already let go.
+                drop((rooms, state));
+                return Err(EventError::new("unavailable", "the connection closed"));
+            }
             socket.join(io_room(room_id));
-            state.last_seq
-        };
-        rooms.insert(room_id);
-        Ok(watermark)
+            rooms.insert(room_id);
+            following.live = true;
+            return Ok(());
+        }
     }
 
     /// Stops the socket following `room_id`; whether it was.

@@ -15,7 +15,7 @@ use serde_json::json;
 use socketioxide::extract::{SocketRef, State};
 
 use super::Realtime;
-use super::session::{Session, watch_expiry};
+use super::session::Session;
 use crate::json::{PublicUser, UserJson};
 
 /// This gateway's live connections: socket id → user.
@@ -87,7 +87,6 @@ pub(super) async fn on_connect(socket: SocketRef, State(rt): State<Realtime>) {
         }
     };
     let _ = socket.emit("connected", &json!({"user": user}));
-    tokio::spawn(watch_expiry(socket.clone(), session));
 }
 
 impl Realtime {
@@ -125,6 +124,7 @@ impl Realtime {
             return;
         };
         session.closed.cancel();
+        self.expiry.forget(socket.id);
         self.connections.remove(&socket.id.to_string());
         let rooms: Vec<i64> = session.rooms.lock().await.drain().collect();
         for room_id in rooms {

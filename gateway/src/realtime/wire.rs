@@ -52,7 +52,7 @@ pub struct GetMessages {
     #[serde(deserialize_with = "room_id")]
     pub room_id: i64,
     #[serde(default)]
-    pub limit: Option<i32>,
+    pub limit: Option<i64>,
     #[serde(default)]
     pub before: Option<i64>,
 }
@@ -67,6 +67,9 @@ pub struct Authenticate {
 pub struct EventError {
     pub code: &'static str,
     pub message: String,
+    /// For `rate_limited`: when to try again, in milliseconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after_ms: Option<u64>,
 }
 
 impl EventError {
@@ -74,13 +77,27 @@ impl EventError {
         Self {
             code,
             message: message.into(),
+            retry_after_ms: None,
+        }
+    }
+
+    /// Over a rate limit; try again after `wait`.
+    pub fn rate_limited(message: &str, wait: std::time::Duration) -> Self {
+        Self {
+            retry_after_ms: Some(wait.as_millis().max(1) as u64),
+            ..Self::new("rate_limited", message)
         }
     }
 }
 
 impl From<tonic::Status> for EventError {
     fn from(status: tonic::Status) -> Self {
-        let api = crate::error::ApiError::from(status);
+        crate::error::ApiError::from(status).into()
+    }
+}
+
+impl From<crate::error::ApiError> for EventError {
+    fn from(api: crate::error::ApiError) -> Self {
         let message = match &api.field {
             Some(field) => format!("{field}: {}", api.message),
             None => api.message,
@@ -88,6 +105,7 @@ impl From<tonic::Status> for EventError {
         Self {
             code: api.code,
             message,
+            retry_after_ms: api.retry_after.map(|d| d.as_millis().max(1) as u64),
         }
     }
 }

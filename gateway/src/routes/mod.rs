@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod config;
 pub mod health;
+pub mod messages;
 pub mod metrics;
 pub mod profile;
 pub mod rooms;

@@ -74,9 +74,19 @@ impl Signer {
         &self.public
     }
 
-    /// Signs an access token for `user_id`, valid for `ttl`.
-    pub fn access_token(&self, user_id: i64, ttl: std::time::Duration) -> anyhow::Result<(String, i64)> {
-        self.sign(user_id.to_string(), self.audience.clone(), ttl)
+    /// Signs an access token for `user_id` in session `session_id`, valid for `ttl`.
+    pub fn access_token(
+        &self,
+        user_id: i64,
+        session_id: &str,
+        ttl: std::time::Duration,
+    ) -> anyhow::Result<(String, i64)> {
+        self.sign(
+            user_id.to_string(),
+            self.audience.clone(),
+            ttl,
+            Some(session_id.to_owned()),
+        )
     }
 
     /// Signs a short-lived token with which `service` calls its peers.
@@ -85,10 +95,17 @@ impl Signer {
             format!("{SERVICE_SUBJECT_PREFIX}{service}"),
             INTERNAL_AUDIENCE.into(),
             ttl,
+            None,
         )
     }
 
-    fn sign(&self, sub: String, aud: String, ttl: std::time::Duration) -> anyhow::Result<(String, i64)> {
+    fn sign(
+        &self,
+        sub: String,
+        aud: String,
+        ttl: std::time::Duration,
+        sid: Option<String>,
+    ) -> anyhow::Result<(String, i64)> {
         let now = chrono::Utc::now().timestamp();
         let exp = now + ttl.as_secs() as i64;
         let claims = Claims {
@@ -97,6 +114,7 @@ impl Signer {
             iat: now,
             iss: self.issuer.clone(),
             aud,
+            sid,
         };
         let mut header = Header::new(ALGORITHM);
         header.kid = Some(self.public.kid.clone());
@@ -116,29 +134,10 @@ fn generate(path: &Path) -> anyhow::Result<SigningKey> {
     getrandom::fill(&mut seed).map_err(|e| anyhow::anyhow!("no randomness for the JWT key: {e}"))?;
     let key = SigningKey::from_bytes(&seed);
     let pem = key.to_pkcs8_pem(LineEnding::LF).context("encoding JWT key")?;
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    if !chat_platform::files::create_private(path, pem.as_bytes())? {
+        // Another process generated it first: use theirs.
+        return read_key(path);
     }
-    write_private(path, pem.as_bytes())?;
     tracing::info!(path = %path.display(), "generated a new token signing key");
     Ok(key)
-}
-
-#[cfg(unix)]
-fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| format!("creating {}", path.display()))?;
-    file.write_all(bytes).context("writing JWT key")?;
-    Ok(())
-}
-
-#[cfg(not(unix))]
-fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    std::fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))
 }

@@ -1,6 +1,7 @@
 //! The auth service: accounts, passwords and tokens.
 //!
 //! - [`rpc`]: the `AuthService` RPCs.
+//! - [`abuse`]: throttles on register, login and refresh (per IP, per account).
 //! - [`validate`]: the sign-up rules (email, password strength); names are
 //!   `chat_platform::domain::PersonName`, as in the profile service.
 //! - [`password`]: argon2id hashing off the async runtime, with bounded concurrency.
@@ -10,6 +11,7 @@
 //! Names, avatars and status belong to the profile service: Register asks it
 //! to create the profile (with a service token) and GetMe reads it back.
 
+pub mod abuse;
 pub mod keys;
 pub mod password;
 pub mod rpc;
@@ -57,6 +59,10 @@ pub struct Config {
     pub jwt: Jwt,
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
+    /// How long a session (refresh-token family) may last, however often
+    /// it is refreshed.
+    pub session_lifetime: Duration,
+    pub limits: chat_platform::limits::Limits,
     pub profile_url: String,
     /// How many password hashes may run at once.
     pub hash_concurrency: usize,
@@ -76,6 +82,8 @@ impl Config {
             jwt: shared.jwt.clone(),
             access_token_ttl: config::seconds_or("ACCESS_TOKEN_TTL_SECS", 15 * 60)?,
             refresh_token_ttl: config::seconds_or("REFRESH_TOKEN_TTL_SECS", 30 * 24 * 3600)?,
+            session_lifetime: config::seconds_or("SESSION_LIFETIME_SECS", 30 * 24 * 3600)?,
+            limits: shared.limits.clone(),
             profile_url: shared.peers.url(Service::Profile).to_owned(),
             hash_concurrency: config::parse_or(
                 "PASSWORD_HASH_CONCURRENCY",
@@ -109,9 +117,22 @@ pub struct AuthService {
     profiles: ProfileServiceClient<Channel>,
     config: Config,
     db: db::Database,
-    /// Sessions that end are announced here, so gateways close their sockets.
-    #[allow(dead_code)]
+    guard: std::sync::Arc<abuse::Guard>,
+    /// Sessions that end are announced here, so every process refuses their
+    /// tokens and gateways close their sockets.
     backplane: Backplane,
+}
+
+/// The session a token pair belongs to.
+enum Session {
+    /// A new sign-in: a new refresh-token family.
+    New,
+    /// A refresh: the family and its just-rotated refresh token.
+    Rotated {
+        family_id: String,
+        refresh_token: String,
+        expires_at: i64,
+    },
 }
 
 /// Opens the database, applies migrations and loads the signing key.
@@ -122,6 +143,7 @@ pub async fn build(config: Config, backplane: &Backplane) -> anyhow::Result<Auth
         &config.jwt.issuer,
         &config.jwt.audience,
         std::slice::from_ref(signer.public_key()),
+        &backplane.revocations,
     )?;
     Ok(AuthService {
         store: AuthStore::new(db.pool.clone()),
@@ -129,6 +151,7 @@ pub async fn build(config: Config, backplane: &Backplane) -> anyhow::Result<Auth
         signer: std::sync::Arc::new(signer),
         verifier,
         profiles: ProfileServiceClient::new(chat_platform::grpc::channel(&config.profile_url)?),
+        guard: abuse::Guard::new(&config.limits),
         config,
         db,
         backplane: backplane.clone(),
@@ -151,20 +174,27 @@ impl AuthService {
         vec![self.signer.public_key().clone()]
     }
 
-    async fn issue_tokens(&self, user_id: i64, family_id: Option<String>) -> ServiceResult<TokenPair> {
-        let (access_token, access_exp) = self.signer.access_token(user_id, self.config.access_token_ttl)?;
-        let (refresh_token, refresh_exp) = match family_id {
-            None => {
+    async fn issue_tokens(&self, user_id: i64, session: Session) -> ServiceResult<TokenPair> {
+        let (family_id, refresh_token, refresh_exp) = match session {
+            Session::New => {
                 let (token, hash) = new_refresh_token()?;
                 let now = now_micros();
                 let expires = now + self.config.refresh_token_ttl.as_micros() as i64;
+                let family_id = random_id()?;
                 self.store
-                    .insert_refresh_token(user_id, &random_id()?, &hash, now, expires)
+                    .insert_refresh_token(user_id, &family_id, &hash, now, expires)
                     .await?;
-                (token, expires)
+                (family_id, token, expires)
             }
-            Some(token) => (token, now_micros() + self.config.refresh_token_ttl.as_micros() as i64),
+            Session::Rotated {
+                family_id,
+                refresh_token,
+                expires_at,
+            } => (family_id, refresh_token, expires_at),
         };
+        let (access_token, access_exp) = self
+            .signer
+            .access_token(user_id, &family_id, self.config.access_token_ttl)?;
         Ok(TokenPair {
             access_token,
             access_token_expire_time: Some(prost_types::Timestamp {
@@ -174,6 +204,20 @@ impl AuthService {
             refresh_token,
             refresh_token_expire_time: Some(timestamp_from_micros(refresh_exp)),
         })
+    }
+
+    /// Tells every process that sessions ended: one (`session_id`) or, with
+    /// `None`, all of the user's.
+    async fn end_sessions(&self, user_id: i64, session_id: Option<String>) {
+        let event = chat_proto::events::v1::SessionEvent {
+            user_id,
+            session_id: session_id.unwrap_or_default(),
+            end_time: Some(prost_types::Timestamp {
+                seconds: chrono::Utc::now().timestamp(),
+                nanos: 0,
+            }),
+        };
+        chat_platform::sessions::announce(&self.backplane.bus, &self.backplane.revocations, event).await;
     }
 
     async fn user(&self, id: i64, bearer: &str) -> ServiceResult<User> {

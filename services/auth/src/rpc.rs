@@ -15,11 +15,13 @@ use tonic::{Request, Response, Status};
 
 use crate::store::Rotation;
 use crate::validate::{Email, Password};
-use crate::{AuthService, SERVICE_TOKEN_TTL, SERVICES, hash_token, new_refresh_token, user_message};
+use crate::{AuthService, SERVICE_TOKEN_TTL, SERVICES, Session, hash_token, new_refresh_token, user_message};
 
 #[tonic::async_trait]
 impl AuthRpc for AuthService {
     async fn register(&self, request: Request<RegisterRequest>) -> Result<Response<RegisterResponse>, Status> {
+        let ip = self.guard.client_ip(&self.verifier, &request).await;
+        self.guard.admit(ip)?;
         let req = request.into_inner();
         let email = Email::parse(&req.email)?;
         let password = Password::parse(&req.password)?;
@@ -28,7 +30,9 @@ impl AuthRpc for AuthService {
         if self.store.credentials(email.as_str()).await?.is_some() {
             return Err(ServiceError::AlreadyExists("an account with this email already exists".into()).into());
         }
+        let slot = self.guard.hash_slot(ip)?;
         let hash = self.hashing.hash(password.into_inner()).await?;
+        drop(slot);
         let now = now_micros();
         let id = self.store.insert_user(email.as_str(), &hash, now).await?;
 
@@ -55,7 +59,7 @@ impl AuthRpc for AuthService {
                 return Err(from_peer(status).into());
             }
         };
-        let tokens = self.issue_tokens(id, None).await?;
+        let tokens = self.issue_tokens(id, Session::New).await?;
         tracing::info!(user_id = id, "account registered");
         Ok(Response::new(RegisterResponse {
             user: Some(user_message(id, email.as_str().to_owned(), now, profile)),
@@ -64,12 +68,15 @@ impl AuthRpc for AuthService {
     }
 
     async fn login(&self, request: Request<LoginRequest>) -> Result<Response<LoginResponse>, Status> {
+        let ip = self.guard.client_ip(&self.verifier, &request).await;
+        self.guard.admit(ip)?;
         let req = request.into_inner();
         let invalid = || ServiceError::Unauthenticated("invalid email or password".into());
         // A malformed email is just another failed login: same message, same cost.
         let email = Email::parse(&req.email)
             .map(|e| e.as_str().to_owned())
             .unwrap_or_default();
+        self.guard.account_open(&email)?;
         let found = if email.is_empty() {
             None
         } else {
@@ -79,11 +86,16 @@ impl AuthRpc for AuthService {
             Some((id, hash)) => (Some(id), Some(hash)),
             None => (None, None),
         };
-        if !self.hashing.verify(req.password, hash).await? {
+        let slot = self.guard.hash_slot(ip)?;
+        let matched = self.hashing.verify(req.password, hash).await?;
+        drop(slot);
+        if !matched {
+            // The failure that puts the account over its quota says so.
+            self.guard.failed(&email)?;
             return Err(invalid().into());
         }
         let id = id.ok_or_else(invalid)?;
-        let tokens = self.issue_tokens(id, None).await?;
+        let tokens = self.issue_tokens(id, Session::New).await?;
         let user = self.user(id, &tokens.access_token).await?;
         Ok(Response::new(LoginResponse {
             user: Some(user),
@@ -92,23 +104,36 @@ impl AuthRpc for AuthService {
     }
 
     async fn refresh(&self, request: Request<RefreshRequest>) -> Result<Response<RefreshResponse>, Status> {
+        let ip = self.guard.client_ip(&self.verifier, &request).await;
+        self.guard.admit(ip)?;
         let old = request.into_inner().refresh_token;
         if old.trim().is_empty() {
             return Err(ServiceError::invalid("refresh_token", "refresh_token is required").into());
         }
         let (new_token, new_hash) = new_refresh_token()?;
         let now = now_micros();
-        let expires = now + self.config.refresh_token_ttl.as_micros() as i64;
-        match self.store.rotate(&hash_token(&old), &new_hash, now, expires).await? {
-            Rotation::Rotated { user_id } => {
-                let tokens = self.issue_tokens(user_id, Some(new_token)).await?;
+        let expires_at = now + self.config.refresh_token_ttl.as_micros() as i64;
+        let started_after = now - self.config.session_lifetime.as_micros() as i64;
+        match self
+            .store
+            .rotate(&hash_token(&old), &new_hash, now, expires_at, started_after)
+            .await?
+        {
+            Rotation::Rotated { user_id, family_id } => {
+                let session = Session::Rotated {
+                    family_id,
+                    refresh_token: new_token,
+                    expires_at,
+                };
+                let tokens = self.issue_tokens(user_id, session).await?;
                 Ok(Response::new(RefreshResponse { tokens: Some(tokens) }))
             }
             Rotation::Invalid => {
                 Err(ServiceError::Unauthenticated("refresh token is invalid or expired".into()).into())
             }
-            Rotation::Reused => {
-                tracing::warn!("refresh token reused; its session has been revoked");
+            Rotation::Reused { user_id, family_id } => {
+                tracing::warn!(user_id, "refresh token reused; its session has been ended");
+                self.end_sessions(user_id, Some(family_id)).await;
                 Err(ServiceError::Unauthenticated("refresh token was already used; sign in again".into()).into())
             }
         }
@@ -120,10 +145,26 @@ impl AuthRpc for AuthService {
         if token.trim().is_empty() {
             return Err(ServiceError::invalid("refresh_token", "refresh_token is required").into());
         }
-        self.store
+        let ended = self
+            .store
             .revoke_session(caller.user_id, &hash_token(&token), now_micros())
             .await?;
+        // The session of the refresh token given, or else (an unknown token)
+        // the one the access token belongs to: logout always ends something.
+        let session = ended.or_else(|| caller.session_id.as_deref().map(str::to_owned));
+        if session.is_some() {
+            self.end_sessions(caller.user_id, session).await;
+        }
         Ok(Response::new(LogoutResponse {}))
+    }
+
+    async fn logout_all(&self, request: Request<LogoutAllRequest>) -> Result<Response<LogoutAllResponse>, Status> {
+        let caller = self.verifier.authenticate(&request).await?;
+        let ended = self.store.revoke_all(caller.user_id, now_micros()).await?;
+        self.end_sessions(caller.user_id, None).await;
+        Ok(Response::new(LogoutAllResponse {
+            ended_sessions: ended as i32,
+        }))
     }
 
     async fn get_me(&self, request: Request<GetMeRequest>) -> Result<Response<GetMeResponse>, Status> {
@@ -138,6 +179,9 @@ impl AuthRpc for AuthService {
         request: Request<IssueServiceTokenRequest>,
     ) -> Result<Response<IssueServiceTokenResponse>, Status> {
         let req = request.into_inner();
+        if req.secret.chars().count() < chat_platform::internal::MIN_SECRET_CHARS {
+            return Err(ServiceError::Unauthenticated("invalid internal secret".into()).into());
+        }
         let given = Sha256::digest(req.secret.as_bytes());
         let wanted = Sha256::digest(self.config.internal_secret.expose_secret().as_bytes());
         // Compared as digests, so the time taken says nothing about the secret.

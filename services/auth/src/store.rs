@@ -15,12 +15,19 @@ pub struct UserRow {
 pub enum Rotation {
     Rotated {
         user_id: i64,
+        family_id: String,
     },
-    /// Unknown, expired or revoked.
+    /// Unknown, expired, revoked, or its session is past its lifetime.
     Invalid,
     /// Already rotated once: the family has now been revoked.
-    Reused,
+    Reused {
+        user_id: i64,
+        family_id: String,
+    },
 }
+
+const INSERT_TOKEN: &str = "INSERT INTO refresh_tokens \
+     (user_id, family_id, token_hash, created_at, expires_at, family_created_at) VALUES ($1, $2, $3, $4, $5, $6)";
 
 #[derive(Clone)]
 pub struct AuthStore {
@@ -92,6 +99,7 @@ impl AuthStore {
         }))
     }
 
+    /// Starts a session: the first token of a new family.
     pub async fn insert_refresh_token(
         &self,
         user_id: i64,
@@ -100,25 +108,33 @@ impl AuthStore {
         now: i64,
         expires_at: i64,
     ) -> ServiceResult<()> {
-        sqlx::query(
-            "INSERT INTO refresh_tokens (user_id, family_id, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(user_id)
-        .bind(family_id)
-        .bind(token_hash)
-        .bind(now)
-        .bind(expires_at)
-        .execute(&self.pool)
-        .await?;
+        sqlx::query(INSERT_TOKEN)
+            .bind(user_id)
+            .bind(family_id)
+            .bind(token_hash)
+            .bind(now)
+            .bind(expires_at)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
     /// Marks the token behind `old_hash` used and stores `new_hash` in its
-    /// family, in one transaction. A token used twice revokes its family.
-    pub async fn rotate(&self, old_hash: &str, new_hash: &str, now: i64, expires_at: i64) -> ServiceResult<Rotation> {
+    /// family, in one transaction. A token used twice revokes its family; a
+    /// family that began before `started_after` is past its lifetime.
+    pub async fn rotate(
+        &self,
+        old_hash: &str,
+        new_hash: &str,
+        now: i64,
+        expires_at: i64,
+        started_after: i64,
+    ) -> ServiceResult<Rotation> {
         let mut tx = self.pool.begin().await?;
         let row = sqlx::query(
-            "SELECT id, user_id, family_id, expires_at, used_at, revoked_at FROM refresh_tokens WHERE token_hash = $1",
+            "SELECT id, user_id, family_id, expires_at, used_at, revoked_at, family_created_at \
+             FROM refresh_tokens WHERE token_hash = $1",
         )
         .bind(old_hash)
         .fetch_optional(&mut *tx)
@@ -132,7 +148,8 @@ impl AuthStore {
         let expires: i64 = row.get(3);
         let used: Option<i64> = row.get(4);
         let revoked: Option<i64> = row.get(5);
-        if revoked.is_some() || expires <= now {
+        let family_created: i64 = row.get(6);
+        if revoked.is_some() || expires <= now || family_created < started_after {
             return Ok(Rotation::Invalid);
         }
         let claimed = if used.is_none() {
@@ -151,20 +168,41 @@ impl AuthStore {
         if !claimed {
             tx.rollback().await?;
             self.revoke_family(&family, now).await?;
-            return Ok(Rotation::Reused);
+            return Ok(Rotation::Reused {
+                user_id,
+                family_id: family,
+            });
         }
-        sqlx::query(
-            "INSERT INTO refresh_tokens (user_id, family_id, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+        sqlx::query(INSERT_TOKEN)
+            .bind(user_id)
+            .bind(&family)
+            .bind(new_hash)
+            .bind(now)
+            .bind(expires_at)
+            .bind(family_created)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Rotation::Rotated {
+            user_id,
+            family_id: family,
+        })
+    }
+
+    /// Revokes every open session of `user_id`; returns how many there were.
+    pub async fn revoke_all(&self, user_id: i64, now: i64) -> ServiceResult<i64> {
+        let open: i64 = sqlx::query_scalar(
+            "SELECT COUNT(DISTINCT family_id) FROM refresh_tokens WHERE user_id = $1 AND revoked_at IS NULL AND used_at IS NULL",
         )
         .bind(user_id)
-        .bind(&family)
-        .bind(new_hash)
-        .bind(now)
-        .bind(expires_at)
-        .execute(&mut *tx)
+        .fetch_one(&self.pool)
         .await?;
-        tx.commit().await?;
-        Ok(Rotation::Rotated { user_id })
+        sqlx::query("UPDATE refresh_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
+            .bind(now)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(open)
     }
 
     pub async fn revoke_family(&self, family_id: &str, now: i64) -> ServiceResult<()> {
@@ -177,20 +215,17 @@ impl AuthStore {
     }
 
     /// Revokes the session (token family) a refresh token belongs to, if it
-    /// is `user_id`'s. Returns whether anything matched.
-    pub async fn revoke_session(&self, user_id: i64, token_hash: &str, now: i64) -> ServiceResult<bool> {
+    /// is `user_id`'s. Returns the session's id when anything matched.
+    pub async fn revoke_session(&self, user_id: i64, token_hash: &str, now: i64) -> ServiceResult<Option<String>> {
         let family: Option<String> =
             sqlx::query_scalar("SELECT family_id FROM refresh_tokens WHERE token_hash = $1 AND user_id = $2")
                 .bind(token_hash)
                 .bind(user_id)
                 .fetch_optional(&self.pool)
                 .await?;
-        match family {
-            Some(family) => {
-                self.revoke_family(&family, now).await?;
-                Ok(true)
-            }
-            None => Ok(false),
+        if let Some(family) = &family {
+            self.revoke_family(family, now).await?;
         }
+        Ok(family)
     }
 }

@@ -40,12 +40,35 @@ impl Password {
         if !(upper && lower && digit) {
             return Err(ServiceError::invalid("password", rule));
         }
+        if is_common(raw) {
+            return Err(ServiceError::invalid(
+                "password",
+                "this password is on the list of commonly used passwords; choose another",
+            ));
+        }
         Ok(Self(raw.to_owned()))
     }
 
     pub fn into_inner(self) -> String {
         self.0
     }
+}
+
+/// The most common passwords, by rank in zxcvbn's list (from leaked
+/// password sets); one that is, as a whole, one of them (in any letter case,
+/// reversed, or with l33t substitutions such as `Passw0rd`) is refused.
+const BLOCKLIST_RANK: usize = 10_000;
+
+fn is_common(password: &str) -> bool {
+    use zxcvbn::matching::patterns::MatchPattern;
+    let length = password.chars().count();
+    zxcvbn::zxcvbn(password, &[]).sequence().iter().any(|m| {
+        m.i == 0
+            && m.j + 1 == length
+            && matches!(&m.pattern, MatchPattern::Dictionary(d)
+                // zxcvbn keeps its list names private; its default is the passwords list.
+                if d.dictionary_name == Default::default() && d.rank <= BLOCKLIST_RANK)
+    })
 }
 
 #[cfg(test)]
@@ -61,8 +84,25 @@ mod tests {
     }
 
     #[test]
+    fn common_passwords_are_refused_whatever_their_case() {
+        for common in [
+            "Password1",
+            "Passw0rd",
+            "Qwerty123",
+            "Abc12345",
+            "Iloveyou1",
+            "Abcdefg1",
+        ] {
+            assert!(Password::parse(common).is_err(), "{common} is common");
+        }
+        for fine in ["Passw0rd!", "Violet-Kettle-42", "Abcdefg1x"] {
+            assert!(Password::parse(fine).is_ok(), "{fine} is not on the list");
+        }
+    }
+
+    #[test]
     fn password_rule() {
-        assert!(Password::parse("Abcdefg1").is_ok());
+        assert!(Password::parse("Kwmbdfg7").is_ok());
         assert!(Password::parse("abcdefg1").is_err(), "no upper");
         assert!(Password::parse("ABCDEFG1").is_err(), "no lower");
         assert!(Password::parse("Abcdefgh").is_err(), "no digit");

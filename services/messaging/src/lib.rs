@@ -3,6 +3,7 @@
 //!
 //! - [`rpc`]: the `MessagingService` RPCs, each a short function.
 //! - [`store`]: the `messages` and `room_sequences` tables.
+//! - [`batch`]: group commit: concurrent sends into a room share one commit.
 //! - [`membership`]: who may read and post where, asked of the room service and cached.
 //! - [`senders`]: a message's author as the room sees them, from the profile service, cached.
 //! - [`typing`]: typing indicators, cleared by the server after [`typing::TYPING_TIMEOUT`].
@@ -13,6 +14,7 @@
 //! commit. The caches are invalidated by room and profile events on the bus,
 //! which also trigger deleting a removed room's messages.
 
+pub mod batch;
 pub mod membership;
 pub mod presence;
 pub mod rpc;
@@ -44,6 +46,7 @@ use secrecy::SecretString;
 use tokio::sync::broadcast;
 use tonic::Request;
 
+use crate::batch::Batcher;
 use crate::membership::Memberships;
 use crate::senders::Senders;
 use crate::store::MessageStore;
@@ -94,6 +97,7 @@ pub struct MessagingService {
 struct Inner {
     db: db::Database,
     store: MessageStore,
+    batcher: Arc<Batcher>,
     verifier: TokenVerifier,
     profiles: ProfileServiceClient<tonic::transport::Channel>,
     tokens: ServiceTokens,
@@ -108,6 +112,7 @@ struct Inner {
 
 pub async fn build(config: Config, backplane: &Backplane) -> anyhow::Result<MessagingService> {
     let db = db::connect(&config.database_url, Service::Messaging, Some(&migrations())).await?;
+    let store = MessageStore::new(db.pool.clone(), db.backend);
     let auth_channel = chat_platform::grpc::channel(&config.auth_url)?;
     let tokens = ServiceTokens::new("messaging", config.internal_secret.clone(), auth_channel.clone());
     let profiles = ProfileServiceClient::new(chat_platform::grpc::channel(&config.profile_url)?);
@@ -117,10 +122,11 @@ pub async fn build(config: Config, backplane: &Backplane) -> anyhow::Result<Mess
     let service = MessagingService {
         inner: Arc::new(Inner {
             db: db.clone(),
-            store: MessageStore::new(db.pool.clone(), db.backend),
-            verifier: TokenVerifier::from_auth_service(&config.jwt, auth_channel.clone()),
+            store: store.clone(),
+            batcher: Batcher::new(store),
+            verifier: TokenVerifier::from_auth_service(&config.jwt, auth_channel.clone(), &backplane.revocations),
             members: Memberships::new(rooms, tokens.clone()),
-            senders: Senders::new(profiles.clone(), auth_channel, tokens.clone()),
+            senders: Senders::new(profiles.clone(), tokens.clone()),
             profiles,
             tokens,
             bus: backplane.bus.clone(),

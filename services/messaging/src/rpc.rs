@@ -9,6 +9,7 @@ use chat_proto::messaging::v1::stream_events_response::Event;
 use chat_proto::messaging::v1::*;
 use tonic::{Request, Response, Status};
 
+use crate::store::NewMessage;
 use crate::stream::EventStream;
 use crate::{Caller, MAX_CLIENT_MSG_ID, MessagingService};
 
@@ -26,11 +27,13 @@ impl MessagingRpc for MessagingService {
             return Err(ServiceError::invalid("client_msg_id", "client_msg_id must be at most 100 characters").into());
         }
         self.inner.members.require(req.room_id, caller.user_id).await?;
-        let (row, created) = self
-            .inner
-            .store
-            .insert(req.room_id, caller.user_id, &content, client_msg_id, now_micros())
-            .await?;
+        let message = NewMessage {
+            user_id: caller.user_id,
+            content: content.into_inner(),
+            client_msg_id: client_msg_id.map(str::to_owned),
+            created_at: now_micros(),
+        };
+        let (row, created) = self.inner.batcher.send(req.room_id, message).await?;
         let message = self.inner.senders.messages(vec![row]).await?.remove(0);
         self.stop_typing(req.room_id, caller.user_id).await;
         if created {

@@ -9,8 +9,6 @@ use std::time::{Duration, Instant};
 use chat_platform::ServiceResult;
 use chat_platform::error::from_peer;
 use chat_platform::internal::ServiceTokens;
-use chat_proto::auth::v1::BatchGetUsersRequest;
-use chat_proto::auth::v1::auth_service_client::AuthServiceClient;
 use chat_proto::messaging::v1::{Message, Sender};
 use chat_proto::profile::v1::BatchGetProfilesRequest;
 use chat_proto::profile::v1::profile_service_client::ProfileServiceClient;
@@ -23,16 +21,14 @@ const TTL: Duration = Duration::from_secs(300);
 
 pub struct Senders {
     profiles: ProfileServiceClient<Channel>,
-    auth: AuthServiceClient<Channel>,
     tokens: ServiceTokens,
     cache: Mutex<HashMap<i64, (Sender, Instant)>>,
 }
 
 impl Senders {
-    pub fn new(profiles: ProfileServiceClient<Channel>, auth: Channel, tokens: ServiceTokens) -> Self {
+    pub fn new(profiles: ProfileServiceClient<Channel>, tokens: ServiceTokens) -> Self {
         Self {
             profiles,
-            auth: AuthServiceClient::new(auth),
             tokens,
             cache: Mutex::new(HashMap::new()),
         }
@@ -46,7 +42,7 @@ impl Senders {
         self.cache.lock().expect("lock").clear();
     }
 
-    /// Senders for `ids`, from the cache or the profile and auth services.
+    /// Senders for `ids`, from the cache or the profile service.
     pub async fn get(&self, ids: &[i64]) -> ServiceResult<HashMap<i64, Sender>> {
         let mut found = HashMap::new();
         let mut missing = Vec::new();
@@ -80,25 +76,12 @@ impl Senders {
             .map_err(from_peer)?
             .into_inner()
             .profiles;
-        let request = self.tokens.request(BatchGetUsersRequest { user_ids: missing }).await?;
-        let emails: HashMap<i64, String> = self
-            .auth
-            .clone()
-            .batch_get_users(request)
-            .await
-            .map_err(from_peer)?
-            .into_inner()
-            .users
-            .into_iter()
-            .map(|u| (u.user_id, u.email))
-            .collect();
         let mut cache = self.cache.lock().expect("lock");
         for p in profiles {
             let sender = Sender {
                 id: p.user_id,
                 first_name: p.first_name,
                 last_name: p.last_name,
-                email: emails.get(&p.user_id).cloned().unwrap_or_default(),
                 avatar_id: p.avatar_id,
                 ..Default::default()
             };

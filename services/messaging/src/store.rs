@@ -2,12 +2,12 @@
 //!
 //! A message's `seq` comes from bumping its room's row in `room_sequences`
 //! inside the insert's transaction: the row lock (PostgreSQL) or the write
-//! lock (SQLite) serialises senders per room, so seqs are gap-free.
+//! lock (SQLite) serialises writers per room, so seqs are gap-free. Sends
+//! arrive here in batches (see [`crate::batch`]): one bump by the batch's
+//! size, then its rows, in one commit.
 
+use chat_platform::ServiceResult;
 use chat_platform::db::Backend;
-use chat_platform::domain::MessageContent;
-use chat_platform::error::is_unique_violation;
-use chat_platform::{ServiceError, ServiceResult};
 use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
 
@@ -16,6 +16,15 @@ pub struct MessageRow {
     pub id: i64,
     pub room_id: i64,
     pub seq: i64,
+    pub user_id: i64,
+    pub content: String,
+    pub client_msg_id: Option<String>,
+    pub created_at: i64,
+}
+
+/// A message to store: what a send carries, already validated.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
     pub user_id: i64,
     pub content: String,
     pub client_msg_id: Option<String>,
@@ -47,127 +56,120 @@ impl MessageStore {
         Self { pool, backend }
     }
 
-    async fn by_client_id(&self, user_id: i64, client_msg_id: &str) -> ServiceResult<Option<MessageRow>> {
-        let sql = sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM messages WHERE user_id = $1 AND client_msg_id = $2"
-        ));
-        Ok(sqlx::query(sql)
-            .bind(user_id)
-            .bind(client_msg_id)
-            .fetch_optional(&self.pool)
-            .await?
-            .map(message))
-    }
-
-    /// Stores a message with the room's next seq. With a `client_msg_id`
-    /// already used by this user, returns the stored message and `false`.
-    pub async fn insert(
-        &self,
-        room_id: i64,
-        user_id: i64,
-        content: &MessageContent,
-        client_msg_id: Option<&str>,
-        now: i64,
-    ) -> ServiceResult<(MessageRow, bool)> {
-        let content = content.as_str();
-        if let Some(key) = client_msg_id
-            && let Some(existing) = self.by_client_id(user_id, key).await?
-        {
-            return Ok((existing, false));
+    /// The messages already stored under `keys` in `room_id`: the
+    /// idempotency key of a send is (room, sender, client_msg_id).
+    pub async fn by_client_ids(&self, room_id: i64, keys: &[(i64, &str)]) -> ServiceResult<Vec<MessageRow>> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
         }
-        let inserted = match self.backend {
-            Backend::Postgres => {
-                self.insert_postgres(room_id, user_id, content, client_msg_id, now)
-                    .await
-            }
-            Backend::Sqlite => self.insert_sqlite(room_id, user_id, content, client_msg_id, now).await,
-        };
-        let (id, seq) = match inserted {
-            Ok(ids) => ids,
-            // The same client_msg_id raced in from another request: the
-            // failed insert took its seq bump with it, and the winner's
-            // message is the answer.
-            Err(ServiceError::Db(e)) if is_unique_violation(&e) && client_msg_id.is_some() => {
-                let existing = self.by_client_id(user_id, client_msg_id.unwrap_or_default()).await?;
-                return existing.map(|m| (m, false)).ok_or_else(|| e.into());
-            }
-            Err(e) => return Err(e),
-        };
-        Ok((
-            MessageRow {
-                id,
-                room_id,
-                seq,
-                user_id,
-                content: content.to_owned(),
-                client_msg_id: client_msg_id.map(str::to_owned),
-                created_at: now,
-            },
-            true,
-        ))
+        let placeholders: Vec<String> = (0..keys.len()).map(|i| format!("${}", i + 2)).collect();
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM messages WHERE room_id = $1 AND client_msg_id IN ({})",
+            placeholders.join(", ")
+        ));
+        let query = keys
+            .iter()
+            .fold(sqlx::query(sql).bind(room_id), |q, (_, key)| q.bind(*key));
+        Ok(query
+            .fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .map(message)
+            .filter(|m| {
+                keys.iter()
+                    .any(|(user, key)| m.user_id == *user && m.client_msg_id.as_deref() == Some(key))
+            })
+            .collect())
     }
 
-    /// One statement, so one round trip: the sequence bump and the insert
+    /// Stores `batch` (all for `room_id`, none already stored) with the
+    /// room's next seqs, in order, in one statement (PostgreSQL) or one
+    /// transaction (SQLite): all commit or none do, so seqs stay gap-free.
+    /// Returns each message's (id, seq), in `batch` order.
+    pub async fn insert_batch(&self, room_id: i64, batch: &[NewMessage]) -> ServiceResult<Vec<(i64, i64)>> {
+        match self.backend {
+            Backend::Postgres => self.insert_postgres(room_id, batch).await,
+            Backend::Sqlite => self.insert_sqlite(room_id, batch).await,
+        }
+    }
+
+    /// One statement, so one round trip: the sequence bump and the inserts
     /// commit together or not at all, and the row lock on the room's
-    /// sequence orders concurrent senders.
-    async fn insert_postgres(
-        &self,
-        room_id: i64,
-        user_id: i64,
-        content: &str,
-        client_msg_id: Option<&str>,
-        now: i64,
-    ) -> ServiceResult<(i64, i64)> {
-        let row = sqlx::query(
+    /// sequence orders concurrent writers (another replica, say).
+    async fn insert_postgres(&self, room_id: i64, batch: &[NewMessage]) -> ServiceResult<Vec<(i64, i64)>> {
+        let n = batch.len() as i64;
+        let rows: Vec<String> = (0..batch.len())
+            .map(|i| {
+                let p = 3 + 4 * i;
+                format!(
+                    "(${}::bigint, ${}::text, ${}::text, ${}::bigint, {})",
+                    p,
+                    p + 1,
+                    p + 2,
+                    p + 3,
+                    i + 1
+                )
+            })
+            .collect();
+        let sql = sqlx::AssertSqlSafe(format!(
             "WITH s AS ( \
-                 INSERT INTO room_sequences (room_id, last_seq) VALUES ($1, 1) \
-                 ON CONFLICT (room_id) DO UPDATE SET last_seq = room_sequences.last_seq + 1 \
+                 INSERT INTO room_sequences (room_id, last_seq) VALUES ($1, $2) \
+                 ON CONFLICT (room_id) DO UPDATE SET last_seq = room_sequences.last_seq + $2 \
                  RETURNING last_seq) \
              INSERT INTO messages (room_id, seq, user_id, content, client_msg_id, created_at) \
-             SELECT $1, s.last_seq, $2, $3, $4, $5 FROM s RETURNING id, seq",
-        )
-        .bind(room_id)
-        .bind(user_id)
-        .bind(content)
-        .bind(client_msg_id)
-        .bind(now)
-        .fetch_one(&self.pool)
-        .await?;
-        Ok((row.get(0), row.get(1)))
+             SELECT $1, s.last_seq - $2 + v.ord, v.user_id, v.content, v.client_msg_id, v.created_at \
+             FROM s, (VALUES {}) AS v (user_id, content, client_msg_id, created_at, ord) \
+             RETURNING id, seq",
+            rows.join(", ")
+        ));
+        let query = batch.iter().fold(sqlx::query(sql).bind(room_id).bind(n), |q, m| {
+            q.bind(m.user_id)
+                .bind(m.content.as_str())
+                .bind(m.client_msg_id.as_deref())
+                .bind(m.created_at)
+        });
+        let mut ids: Vec<(i64, i64)> = query
+            .fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        ids.sort_unstable_by_key(|(_, seq)| *seq);
+        Ok(ids)
     }
 
     /// SQLite has no data-modifying CTEs: a transaction whose first
-    /// statement writes, so it holds the database's write lock throughout.
-    async fn insert_sqlite(
-        &self,
-        room_id: i64,
-        user_id: i64,
-        content: &str,
-        client_msg_id: Option<&str>,
-        now: i64,
-    ) -> ServiceResult<(i64, i64)> {
+    /// statement writes, so it holds the database's write lock throughout,
+    /// and one commit (one fsync) for the whole batch.
+    async fn insert_sqlite(&self, room_id: i64, batch: &[NewMessage]) -> ServiceResult<Vec<(i64, i64)>> {
         let mut tx = self.pool.begin().await?;
-        let seq: i64 = sqlx::query_scalar(
-            "INSERT INTO room_sequences (room_id, last_seq) VALUES ($1, 1) \
-             ON CONFLICT (room_id) DO UPDATE SET last_seq = room_sequences.last_seq + 1 RETURNING last_seq",
+        let last: i64 = sqlx::query_scalar(
+            "INSERT INTO room_sequences (room_id, last_seq) VALUES ($1, $2) \
+             ON CONFLICT (room_id) DO UPDATE SET last_seq = room_sequences.last_seq + $2 RETURNING last_seq",
         )
         .bind(room_id)
+        .bind(batch.len() as i64)
         .fetch_one(&mut *tx)
         .await?;
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO messages (room_id, seq, user_id, content, client_msg_id, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-        )
-        .bind(room_id)
-        .bind(seq)
-        .bind(user_id)
-        .bind(content)
-        .bind(client_msg_id)
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await?;
+        let first = last - batch.len() as i64 + 1;
+        let mut ids = Vec::with_capacity(batch.len());
+        for (seq, m) in (first..).zip(batch) {
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO messages (room_id, seq, user_id, content, client_msg_id, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            )
+            .bind(room_id)
+            .bind(seq)
+            .bind(m.user_id)
+            .bind(m.content.as_str())
+            .bind(m.client_msg_id.as_deref())
+            .bind(m.created_at)
+            .fetch_one(&mut *tx)
+            .await?;
+            ids.push((id, seq));
+        }
         tx.commit().await?;
-        Ok((id, seq))
+        Ok(ids)
     }
 
     /// Up to `limit` messages in ascending seq order: after `after_seq` when

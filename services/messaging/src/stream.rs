@@ -6,10 +6,13 @@ use std::collections::HashSet;
 
 use chat_platform::ServiceResult;
 use chat_platform::bus::{self, BusEvent, PRESENCE_CHANNEL, PROFILES_CHANNEL, ROOMS_CHANNEL, room_channel};
+use chat_platform::sessions::{self, SESSIONS_CHANNEL};
 use chat_platform::token::AuthUser;
+use chat_proto::events::v1::SessionEvent;
 use chat_proto::events::v1::room_event::Kind;
 use chat_proto::messaging::v1::StreamEventsResponse;
 use chat_proto::messaging::v1::stream_events_response::Event;
+use prost::Message as _;
 use tokio::sync::broadcast;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::Status;
@@ -26,7 +29,10 @@ impl MessagingService {
             self.inner.members.require(*room, caller.user_id).await?;
         }
         let mut channels: HashSet<String> = rooms.iter().map(|r| room_channel(*r)).collect();
-        channels.extend([PRESENCE_CHANNEL, ROOMS_CHANNEL, PROFILES_CHANNEL].map(String::from));
+        channels.extend([PRESENCE_CHANNEL, ROOMS_CHANNEL, PROFILES_CHANNEL, SESSIONS_CHANNEL].map(String::from));
+        // The stream lives as long as the token it was opened with.
+        let expires_in = (caller.expires_at - chrono::Utc::now().timestamp()).max(0) as u64;
+        let expiry = tokio::time::sleep(std::time::Duration::from_secs(expires_in));
         let mut events = self.inner.shared.events();
         for channel in &channels {
             self.inner.shared.acquire(channel).await;
@@ -34,10 +40,15 @@ impl MessagingService {
         let (tx, rx) = tokio::sync::mpsc::channel(1024);
         let shared = self.inner.shared.clone();
         tokio::spawn(async move {
+            tokio::pin!(expiry);
             loop {
                 let event = tokio::select! {
                     event = events.recv() => event,
                     _ = tx.closed() => break,
+                    _ = &mut expiry => {
+                        let _ = tx.send(Err(Status::unauthenticated("token expired; open the stream again with a fresh one"))).await;
+                        break;
+                    }
                 };
                 let (channel, payload) = match event {
                     Ok(BusEvent::Message { channel, payload }) => (channel, payload),
@@ -53,6 +64,16 @@ impl MessagingService {
                     Err(broadcast::error::RecvError::Closed) => break,
                 };
                 if !channels.contains(channel.as_ref()) {
+                    continue;
+                }
+                if channel.as_ref() == SESSIONS_CHANNEL {
+                    let ended = SessionEvent::decode(payload).is_ok_and(|e| sessions::ends(&e, &caller));
+                    if ended {
+                        let _ = tx
+                            .send(Err(Status::unauthenticated("this session has ended; sign in again")))
+                            .await;
+                        break;
+                    }
                     continue;
                 }
                 let Some(decoded) = bus::decode(&channel, &payload) else {

@@ -73,10 +73,7 @@ impl MessagingService {
             self.stop_typing(room_id, user_id).await;
             return Ok(());
         }
-        let user = Sender {
-            email: String::new(),
-            ..self.inner.senders.one(user_id).await?
-        };
+        let user = self.inner.senders.one(user_id).await?;
         let generation = self.inner.typing.generations.fetch_add(1, Ordering::Relaxed);
         let this = self.clone();
         let handle = tokio::spawn(async move {

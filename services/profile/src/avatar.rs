@@ -13,8 +13,6 @@ use sha2::{Digest, Sha256};
 
 /// Largest upload accepted, in bytes.
 pub const MAX_BYTES: usize = chat_platform::domain::MAX_AVATAR_BYTES;
-/// Largest width or height accepted before decoding.
-pub const MAX_DIMENSION: u32 = 8192;
 /// Side of the stored square image.
 pub const SIZE: u32 = 256;
 pub const CONTENT_TYPE: &str = "image/png";
@@ -26,9 +24,19 @@ fn unsupported(reason: &str) -> ServiceError {
     }
 }
 
+/// How big an image may be before and while it is decoded.
+#[derive(Debug, Clone, Copy)]
+pub struct DecodeLimits {
+    /// Largest width or height, checked from the header before decoding.
+    pub max_dimension: u32,
+    /// Most bytes the decoder may allocate.
+    pub max_alloc: u64,
+}
+
 /// Decodes `data`, refusing anything but PNG, JPEG, GIF or WebP, and returns
 /// the re-encoded PNG.
-pub fn normalise(data: &[u8]) -> Result<Vec<u8>, ServiceError> {
+pub fn normalise(data: &[u8], limits: DecodeLimits) -> Result<Vec<u8>, ServiceError> {
+    let max = limits.max_dimension;
     if data.is_empty() {
         return Err(unsupported("avatar file is empty"));
     }
@@ -42,17 +50,17 @@ pub fn normalise(data: &[u8]) -> Result<Vec<u8>, ServiceError> {
     let (width, height) = ImageReader::with_format(Cursor::new(data), format)
         .into_dimensions()
         .map_err(|_| unsupported("avatar is not a readable image"))?;
-    if width == 0 || height == 0 || width > MAX_DIMENSION || height > MAX_DIMENSION {
+    if width == 0 || height == 0 || width > max || height > max {
         return Err(unsupported(&format!(
-            "avatar dimensions {width}×{height} are outside 1–{MAX_DIMENSION} pixels"
+            "avatar dimensions {width}×{height} are outside 1–{max} pixels"
         )));
     }
     let mut reader = ImageReader::with_format(Cursor::new(data), format);
-    let mut limits = Limits::default();
-    limits.max_image_width = Some(MAX_DIMENSION);
-    limits.max_image_height = Some(MAX_DIMENSION);
-    limits.max_alloc = Some(256 * 1024 * 1024);
-    reader.limits(limits);
+    let mut caps = Limits::default();
+    caps.max_image_width = Some(max);
+    caps.max_image_height = Some(max);
+    caps.max_alloc = Some(limits.max_alloc);
+    reader.limits(caps);
     let image = reader
         .decode()
         .map_err(|_| unsupported("avatar is not a readable image"))?;

@@ -32,6 +32,7 @@ pub struct Config {
     pub database_url: DatabaseUrl,
     pub auth_url: String,
     pub jwt: Jwt,
+    pub limits: chat_platform::limits::Limits,
 }
 
 impl Config {
@@ -41,6 +42,7 @@ impl Config {
             database_url: DatabaseUrl::for_service(Service::Profile, &shared.data_dir)?,
             auth_url: shared.peers.url(Service::Auth).to_owned(),
             jwt: shared.jwt.clone(),
+            limits: shared.limits.clone(),
         })
     }
 }
@@ -58,16 +60,28 @@ pub struct ProfileService {
     verifier: TokenVerifier,
     db: db::Database,
     bus: EventBus,
+    decode_limits: avatar::DecodeLimits,
+    /// Avatar decodes allowed at once: each may take the allocation cap.
+    decodes: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 pub async fn build(config: Config, backplane: &Backplane) -> anyhow::Result<ProfileService> {
     let db = db::connect(&config.database_url, Service::Profile, Some(&migrations())).await?;
-    let verifier = TokenVerifier::from_auth_service(&config.jwt, chat_platform::grpc::channel(&config.auth_url)?);
+    let verifier = TokenVerifier::from_auth_service(
+        &config.jwt,
+        chat_platform::grpc::channel(&config.auth_url)?,
+        &backplane.revocations,
+    );
     Ok(ProfileService {
         store: ProfileStore::new(db.pool.clone()),
         verifier,
         db,
         bus: backplane.bus.clone(),
+        decode_limits: avatar::DecodeLimits {
+            max_dimension: config.limits.avatar_max_dimension,
+            max_alloc: config.limits.avatar_max_decode_bytes,
+        },
+        decodes: std::sync::Arc::new(tokio::sync::Semaphore::new(config.limits.avatar_decodes.max(1))),
     })
 }
 
@@ -128,6 +142,9 @@ pub fn profile_message(row: ProfileRow) -> Profile {
     }
 }
 
+/// How long an upload waits for a decode slot before it is turned away.
+const DECODE_QUEUE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// The most profiles one BatchGetProfiles call may ask for.
 const MAX_BATCH: usize = 500;
 
@@ -178,9 +195,17 @@ impl ProfileRpc for ProfileService {
             }
             data.extend_from_slice(&chunk.chunk);
         }
-        let image = tokio::task::spawn_blocking(move || avatar::normalise(&data))
+        let permit = tokio::time::timeout(DECODE_QUEUE_TIMEOUT, self.decodes.clone().acquire_owned())
             .await
-            .map_err(|e| ServiceError::Internal(anyhow::anyhow!("avatar task failed: {e}")))??;
+            .map_err(|_| ServiceError::rate_limited(std::time::Duration::from_secs(2)))?
+            .map_err(|_| ServiceError::Unavailable("shutting down".into()))?;
+        let limits = self.decode_limits;
+        let image = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            avatar::normalise(&data, limits)
+        })
+        .await
+        .map_err(|e| ServiceError::Internal(anyhow::anyhow!("avatar task failed: {e}")))??;
         let avatar_id = avatar::new_id(caller.user_id, &image);
         let row = self
             .store

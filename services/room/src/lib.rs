@@ -37,6 +37,8 @@ pub struct Config {
     pub auth_url: String,
     pub profile_url: String,
     pub jwt: Jwt,
+    /// `ROOMS_PER_USER`: how many rooms one user may create.
+    pub rooms_per_user: u32,
 }
 
 impl Config {
@@ -47,6 +49,7 @@ impl Config {
             auth_url: shared.peers.url(Service::Auth).to_owned(),
             profile_url: shared.peers.url(Service::Profile).to_owned(),
             jwt: shared.jwt.clone(),
+            rooms_per_user: shared.limits.rooms_per_user,
         })
     }
 }
@@ -65,16 +68,22 @@ pub struct RoomService {
     profiles: ProfileServiceClient<Channel>,
     bus: EventBus,
     db: db::Database,
+    rooms_per_user: u32,
 }
 
 pub async fn build(config: Config, backplane: &Backplane) -> anyhow::Result<RoomService> {
     let db = db::connect(&config.database_url, Service::Room, Some(&migrations())).await?;
     Ok(RoomService {
         store: RoomStore::new(db.pool.clone()),
-        verifier: TokenVerifier::from_auth_service(&config.jwt, chat_platform::grpc::channel(&config.auth_url)?),
+        verifier: TokenVerifier::from_auth_service(
+            &config.jwt,
+            chat_platform::grpc::channel(&config.auth_url)?,
+            &backplane.revocations,
+        ),
         profiles: ProfileServiceClient::new(chat_platform::grpc::channel(&config.profile_url)?),
         bus: backplane.bus.clone(),
         db,
+        rooms_per_user: config.rooms_per_user,
     })
 }
 
@@ -164,6 +173,13 @@ impl RoomRpc for RoomService {
         let caller = self.verifier.authenticate(&request).await?;
         let token = bearer(request.metadata())?.to_owned();
         let name = RoomName::parse(&request.get_ref().name)?;
+        if self.store.created_by(caller.user_id).await? >= i64::from(self.rooms_per_user) {
+            return Err(ServiceError::QuotaExceeded(format!(
+                "you may create at most {} rooms; delete one first",
+                self.rooms_per_user
+            ))
+            .into());
+        }
         let id = self.store.create(&name, caller.user_id, now_micros()).await?;
         self.publish(Kind::Created, id, caller.user_id, name.into_inner()).await;
         let room = self.room(id, caller.user_id, &token).await?;

@@ -71,6 +71,14 @@ impl RoomStore {
         Ok(id)
     }
 
+    /// How many rooms `user_id` has created (and not deleted).
+    pub async fn created_by(&self, user_id: i64) -> ServiceResult<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM rooms WHERE created_by = $1")
+            .bind(user_id)
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
     pub async fn get(&self, id: i64, caller: i64) -> ServiceResult<Option<RoomRow>> {
         let sql = sqlx::AssertSqlSafe(format!("{SELECT} WHERE r.id = $2"));
         Ok(sqlx::query(sql)
