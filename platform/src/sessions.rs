@@ -34,47 +34,32 @@ pub struct Revocations {
 struct Ended {
     /// Session id → when it ended (seconds since the Unix epoch).
     sessions: HashMap<Arc<str>, i64>,
-    /// User → every token issued at or before this time is refused.
-    users: HashMap<i64, i64>,
 }
 
 /// Whether `event` ends the session of `user`.
 pub fn ends(event: &SessionEvent, user: &AuthUser) -> bool {
-    if event.user_id != user.user_id {
-        return false;
-    }
-    if event.session_id.is_empty() {
-        let end = event.end_time.map_or(i64::MAX, |t| t.seconds);
-        return user.issued_at <= end;
-    }
-    user.session_id.as_deref() == Some(event.session_id.as_str())
+    event.user_id == user.user_id && user.session_id.as_deref() == Some(event.session_id.as_str())
 }
 
 impl Revocations {
     /// Whether `user`'s token belongs to a session that ended.
     pub fn ended(&self, user: &AuthUser) -> bool {
         let ended = self.inner.lock().expect("lock");
-        if ended.users.get(&user.user_id).is_some_and(|end| user.issued_at <= *end) {
-            return true;
-        }
         user.session_id
             .as_ref()
             .is_some_and(|sid| ended.sessions.contains_key(sid))
     }
 
-    /// Records an ended session (or all of a user's).
+    /// Records an ended session.
     pub fn apply(&self, event: &SessionEvent) {
+        if event.session_id.is_empty() {
+            return;
+        }
         let now = chrono::Utc::now().timestamp();
         let end = event.end_time.map_or(now, |t| t.seconds);
         let mut ended = self.inner.lock().expect("lock");
-        if event.session_id.is_empty() {
-            let entry = ended.users.entry(event.user_id).or_insert(end);
-            *entry = (*entry).max(end);
-        } else {
-            ended.sessions.insert(event.session_id.as_str().into(), end);
-        }
+        ended.sessions.insert(event.session_id.as_str().into(), end);
         ended.sessions.retain(|_, at| now - *at < REMEMBER_SECS);
-        ended.users.retain(|_, at| now - *at < REMEMBER_SECS);
     }
 
     /// Keeps this process's list current from the bus.
@@ -122,22 +107,18 @@ mod tests {
     }
 
     #[test]
-    fn one_session_or_all_of_them() {
+    fn an_ended_session_and_no_other() {
         let revocations = Revocations::default();
         let now = chrono::Utc::now().timestamp();
-        revocations.apply(&SessionEvent {
+        let event = SessionEvent {
             user_id: 1,
             session_id: "a".into(),
             end_time: None,
-        });
+        };
+        revocations.apply(&event);
         assert!(revocations.ended(&user(1, "a", now)));
         assert!(!revocations.ended(&user(1, "b", now)));
-        revocations.apply(&SessionEvent {
-            user_id: 2,
-            session_id: String::new(),
-            end_time: Some(prost_types::Timestamp { seconds: now, nanos: 0 }),
-        });
-        assert!(revocations.ended(&user(2, "x", now)));
-        assert!(!revocations.ended(&user(2, "y", now + 1)), "a later sign-in lives");
+        assert!(ends(&event, &user(1, "a", now)));
+        assert!(!ends(&event, &user(2, "a", now)));
     }
 }

@@ -16,6 +16,7 @@ pub struct SioClient {
     acks: Arc<Mutex<HashMap<u64, oneshot::Sender<Value>>>>,
     next_ack: u64,
     closed: Arc<tokio::sync::Notify>,
+    is_closed: Arc<std::sync::atomic::AtomicBool>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -29,9 +30,28 @@ impl SioClient {
     }
 
     pub async fn connect_with(http_base: &str, query: &str, auth: Option<Value>) -> Result<Self, String> {
+        Self::connect_from(http_base, query, auth, None).await
+    }
+
+    /// Connects as a page of `origin` would (its `Origin` header).
+    pub async fn connect_from(
+        http_base: &str,
+        query: &str,
+        auth: Option<Value>,
+        origin: Option<&str>,
+    ) -> Result<Self, String> {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
         let ws = http_base.replacen("http", "ws", 1);
         let url = format!("{ws}/socket.io/?EIO=4&transport=websocket{query}");
-        let (mut socket, _) = tokio_tungstenite::connect_async(url).await.map_err(|e| e.to_string())?;
+        let mut request = url.into_client_request().map_err(|e| e.to_string())?;
+        if let Some(origin) = origin {
+            request
+                .headers_mut()
+                .insert("origin", origin.parse().map_err(|_| "bad origin".to_owned())?);
+        }
+        let (mut socket, _) = tokio_tungstenite::connect_async(request)
+            .await
+            .map_err(|e| e.to_string())?;
         // Engine.IO open packet, then the Socket.IO CONNECT with auth.
         let open = socket.next().await.ok_or("closed")?.map_err(|e| e.to_string())?;
         assert!(
@@ -64,6 +84,8 @@ impl SioClient {
         let (events_tx, events) = mpsc::unbounded_channel();
         let acks: Arc<Mutex<HashMap<u64, oneshot::Sender<Value>>>> = Arc::default();
         let closed = Arc::new(tokio::sync::Notify::new());
+        let is_closed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let task_is_closed = is_closed.clone();
         let (mut sink, mut stream) = socket.split();
         let task_acks = acks.clone();
         let task_closed = closed.clone();
@@ -100,6 +122,7 @@ impl SioClient {
             }
             // Pending acks fail at once instead of timing out.
             task_acks.lock().await.clear();
+            task_is_closed.store(true, std::sync::atomic::Ordering::SeqCst);
             task_closed.notify_waiters();
         });
         Ok(Self {
@@ -108,6 +131,7 @@ impl SioClient {
             acks,
             next_ack: 1,
             closed,
+            is_closed,
             task,
         })
     }
@@ -179,6 +203,20 @@ impl SioClient {
         self.acks.lock().await.insert(id, tx);
         self.send_raw(&format!("42{id}{}", serde_json::json!(["user_online", {}])));
         matches!(tokio::time::timeout(WAIT, rx).await, Ok(Ok(_)))
+    }
+
+    /// Whether the server closes the connection within `within`.
+    pub async fn closed_within(&self, within: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let notified = self.closed.notified();
+            if self.is_closed.load(std::sync::atomic::Ordering::SeqCst) {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return self.is_closed.load(std::sync::atomic::Ordering::SeqCst);
+            }
+        }
     }
 
     pub async fn close(self) {

@@ -8,7 +8,7 @@
 //! and every few seconds regardless, each room is checked against the
 //! database, so a lost publish is repaired without waiting for the next one.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -44,11 +44,49 @@ pub fn user_room(user_id: i64) -> String {
     format!("user:{user_id}")
 }
 
+/// The Socket.IO room of a chat room's sockets still catching up: they are
+/// in the room, but its live messages are held for them until their
+/// history is out (see [`FeedState::held`]).
+pub fn joining_room(room_id: i64) -> String {
+    format!("joining:{room_id}")
+}
+
 /// What the gateway has emitted for one chat room.
 #[derive(Debug, Default)]
 pub struct FeedState {
     /// The highest seq emitted to the room's sockets.
     pub last_seq: i64,
+    /// Sockets catching up, by join ticket, with the seq their history ends at.
+    joiners: BTreeMap<u64, i64>,
+    next_ticket: u64,
+    /// Live messages the joiners haven't had yet, in seq order: only those
+    /// after the lowest joiner's history, and none once no one is joining.
+    held: Vec<Message>,
+}
+
+impl FeedState {
+    /// A socket starts joining: its history will end at the current mark,
+    /// and live messages after that are held for it. Returns its ticket.
+    pub fn begin_join(&mut self) -> (u64, i64) {
+        let ticket = self.next_ticket;
+        self.next_ticket += 1;
+        self.joiners.insert(ticket, self.last_seq);
+        (ticket, self.last_seq)
+    }
+
+    /// The socket of `ticket` is done joining (or gave up): returns the
+    /// messages held for it, and lets go of what no joiner needs.
+    pub fn end_join(&mut self, ticket: u64) -> Vec<Message> {
+        let Some(watermark) = self.joiners.remove(&ticket) else {
+            return Vec::new();
+        };
+        let for_it: Vec<Message> = self.held.iter().filter(|m| m.seq > watermark).cloned().collect();
+        match self.joiners.values().min() {
+            Some(lowest) => self.held.retain(|m| m.seq > *lowest),
+            None => self.held.clear(),
+        }
+        for_it
+    }
 }
 
 struct Feed {
@@ -357,11 +395,13 @@ impl Fanout {
                 return;
             }
         }
-        self.emit(&message).await;
+        self.emit(&mut state, &message).await;
         state.last_seq = message.seq;
     }
 
-    async fn emit(&self, message: &Message) {
+    /// Emits a live message to the room's sockets, holding it for those
+    /// still catching up.
+    async fn emit(&self, state: &mut FeedState, message: &Message) {
         if let Some(created) = message.create_time {
             let committed = created.seconds as f64 + f64::from(created.nanos) / 1e9;
             let now = std::time::SystemTime::now()
@@ -370,12 +410,14 @@ impl Fanout {
                 .as_secs_f64();
             metrics::histogram!("chat_fanout_lag_seconds").record((now - committed).max(0.0));
         }
-        let _ = self
-            .inner
-            .io
-            .to(io_room(message.room_id))
-            .emit("new_message", &MessageJson::from(message))
-            .await;
+        let to = self.inner.io.to(io_room(message.room_id));
+        let to = if state.joiners.is_empty() {
+            to
+        } else {
+            state.held.push(message.clone());
+            to.except(joining_room(message.room_id))
+        };
+        let _ = to.emit("new_message", &MessageJson::from(message)).await;
     }
 
     /// Emits every stored message after the mark and before `until` (0: no bound).
@@ -408,7 +450,7 @@ impl Fanout {
             };
             for message in &page.messages {
                 if message.seq > state.last_seq {
-                    self.emit(message).await;
+                    self.emit(state, message).await;
                     state.last_seq = message.seq;
                 }
             }

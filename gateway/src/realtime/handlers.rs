@@ -104,7 +104,7 @@ impl Realtime {
             .into_inner();
         // A new membership is announced from the room service's event (for
         // every way of joining); another tab of a member is not news.
-        let mut following = self.follow(&session, req.room_id).await?;
+        let mut following = self.follow(socket, &session, req.room_id).await?;
         let history = match req.since {
             Some(since) => {
                 self.catch_up_page(&session, req.room_id, since, following.watermark)
@@ -118,7 +118,7 @@ impl Realtime {
         let (messages, has_more) = match history {
             Ok(history) => history,
             Err(e) => {
-                self.abandon(following).await;
+                self.abandon(socket, following).await;
                 return Err(e);
             }
         };
@@ -189,32 +189,6 @@ impl Realtime {
             .await?
             .into_inner())
     }
-
-    /// Every message with `since < seq <= until`, in order: the bridge from
-    /// a joining socket's history to the live feed.
-    pub(super) async fn messages_between(
-        &self,
-        session: &super::Session,
-        room_id: i64,
-        since: i64,
-        until: i64,
-    ) -> Result<Vec<Message>, EventError> {
-        let mut out = Vec::new();
-        let mut after = since;
-        while after < until {
-            let page = self.list(session, room_id, 100, until + 1, after).await?;
-            let Some(last) = page.messages.last() else {
-                break;
-            };
-            after = last.seq;
-            out.extend(page.messages);
-            if !page.has_more {
-                break;
-            }
-        }
-        Ok(out)
-    }
-
     async fn leave_room(&self, socket: &SocketRef, data: Value) -> Result<Value, EventError> {
         let session = self.session(socket, &data).await?;
         let req: wire::RoomOnly = wire::parse(&data)?;

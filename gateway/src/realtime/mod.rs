@@ -45,8 +45,9 @@ pub(crate) struct Following {
     state: Arc<tokio::sync::Mutex<fanout::FeedState>>,
     /// History covers seqs up to here; the feed delivers the ones after.
     pub watermark: i64,
-    /// Whether the socket already takes the room's live messages.
-    live: bool,
+    /// The socket's place among the room's joiners, until it goes live;
+    /// `None` for a socket that already was.
+    ticket: Option<u64>,
 }
 
 /// Everything the socket handlers need. Cheap to clone.
@@ -122,10 +123,11 @@ impl Realtime {
         self.connections.len()
     }
 
-    /// Starts the socket following `room_id`: the feed is attached and
-    /// its watermark read, but the socket takes no live message until
-    /// [`Realtime::go_live`]; history up to the watermark comes first.
-    async fn follow(&self, session: &Session, room_id: i64) -> Result<Following, EventError> {
+    /// Starts the socket following `room_id`: it joins the room's
+    /// Socket.IO room at once, but the room's live messages are held for it
+    /// (see `fanout::FeedState`) until [`Realtime::go_live`]; its history,
+    /// up to the returned watermark, comes first.
+    async fn follow(&self, socket: &SocketRef, session: &Session, room_id: i64) -> Result<Following, EventError> {
         if session.rooms.lock().await.contains(&room_id) {
             // Another join from a socket already live in the room.
             let state = self
@@ -138,73 +140,63 @@ impl Realtime {
                 room_id,
                 state,
                 watermark,
-                live: true,
+                ticket: None,
             });
         }
         let state = self.fanout().attach(room_id).await?;
-        let watermark = state.lock().await.last_seq;
+        let (ticket, watermark) = {
+            let mut feed = state.lock().await;
+            socket.join(fanout::joining_room(room_id));
+            socket.join(io_room(room_id));
+            feed.begin_join()
+        };
         Ok(Following {
             room_id,
             state,
             watermark,
-            live: false,
+            ticket: Some(ticket),
         })
     }
 
-    /// Sends what the feed delivered since the watermark, in order, then
-    /// joins the socket to the room's live feed under the feed's lock, so
-    /// the next live message is the next seq. On failure, the feed is let go.
+    /// Sends the socket the live messages held for it while it caught up,
+    /// then lets it take the room's live messages directly: both under the
+    /// feed's lock, so the next live message is the next seq.
     async fn go_live(
         &self,
         socket: &SocketRef,
         session: &Session,
         following: &mut Following,
     ) -> Result<(), EventError> {
-        if following.live {
+        let Some(ticket) = following.ticket.take() else {
             return Ok(());
+        };
+        let mut feed = following.state.lock().await;
+        for message in feed.end_join(ticket) {
+            let _ = socket.emit("new_message", &MessageJson::from(&message));
         }
-        let outcome = self.bridge(socket, session, following).await;
-        if outcome.is_err() {
+        socket.leave(fanout::joining_room(following.room_id));
+        let mut rooms = session.rooms.lock().await;
+        let still_in = socket.rooms().iter().any(|r| *r == io_room(following.room_id));
+        if session.closed.is_cancelled() || !still_in {
+            // The socket closed, or its user left the room, meanwhile.
+            drop((rooms, feed));
+            socket.leave(io_room(following.room_id));
             self.fanout().detach(following.room_id).await;
+            return Err(EventError::new("not_found", "you are no longer in this room"));
         }
-        outcome
+        rooms.insert(following.room_id);
+        Ok(())
     }
 
     /// Lets go of a feed that [`Realtime::follow`] attached but that never went live.
-    async fn abandon(&self, following: Following) {
-        if !following.live {
-            self.fanout().detach(following.room_id).await;
-        }
-    }
-
-    async fn bridge(&self, socket: &SocketRef, session: &Session, following: &mut Following) -> Result<(), EventError> {
-        let room_id = following.room_id;
-        let mut sent = following.watermark;
-        loop {
-            let current = following.state.lock().await.last_seq;
-            if current > sent {
-                let missed = self.messages_between(session, room_id, sent, current).await?;
-                for message in &missed {
-                    let _ = socket.emit("new_message", &MessageJson::from(message));
-                }
-                sent = missed.last().map_or(current, |m| m.seq);
-                continue;
-            }
-            let state = following.state.lock().await;
-            if state.last_seq != sent {
-                continue;
-            }
-            let mut rooms = session.rooms.lock().await;
-            if session.closed.is_cancelled() {
-                // The socket closed meanwhile; its rooms were already let go.
-                drop((rooms, state));
-                return Err(EventError::new("unavailable", "the connection closed"));
-            }
-            socket.join(io_room(room_id));
-            rooms.insert(room_id);
-            following.live = true;
-            return Ok(());
-        }
+    async fn abandon(&self, socket: &SocketRef, mut following: Following) {
+        let Some(ticket) = following.ticket.take() else {
+            return;
+        };
+        following.state.lock().await.end_join(ticket);
+        socket.leave(fanout::joining_room(following.room_id));
+        socket.leave(io_room(following.room_id));
+        self.fanout().detach(following.room_id).await;
     }
 
     /// Stops the socket following `room_id`; whether it was.

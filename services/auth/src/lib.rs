@@ -206,12 +206,11 @@ impl AuthService {
         })
     }
 
-    /// Tells every process that sessions ended: one (`session_id`) or, with
-    /// `None`, all of the user's.
-    async fn end_sessions(&self, user_id: i64, session_id: Option<String>) {
+    /// Tells every process that a session ended.
+    async fn end_sessions(&self, user_id: i64, session_id: String) {
         let event = chat_proto::events::v1::SessionEvent {
             user_id,
-            session_id: session_id.unwrap_or_default(),
+            session_id,
             end_time: Some(prost_types::Timestamp {
                 seconds: chrono::Utc::now().timestamp(),
                 nanos: 0,

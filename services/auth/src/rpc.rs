@@ -133,7 +133,7 @@ impl AuthRpc for AuthService {
             }
             Rotation::Reused { user_id, family_id } => {
                 tracing::warn!(user_id, "refresh token reused; its session has been ended");
-                self.end_sessions(user_id, Some(family_id)).await;
+                self.end_sessions(user_id, family_id).await;
                 Err(ServiceError::Unauthenticated("refresh token was already used; sign in again".into()).into())
             }
         }
@@ -152,7 +152,7 @@ impl AuthRpc for AuthService {
         // The session of the refresh token given, or else (an unknown token)
         // the one the access token belongs to: logout always ends something.
         let session = ended.or_else(|| caller.session_id.as_deref().map(str::to_owned));
-        if session.is_some() {
+        if let Some(session) = session {
             self.end_sessions(caller.user_id, session).await;
         }
         Ok(Response::new(LogoutResponse {}))
@@ -160,10 +160,18 @@ impl AuthRpc for AuthService {
 
     async fn logout_all(&self, request: Request<LogoutAllRequest>) -> Result<Response<LogoutAllResponse>, Status> {
         let caller = self.verifier.authenticate(&request).await?;
-        let ended = self.store.revoke_all(caller.user_id, now_micros()).await?;
-        self.end_sessions(caller.user_id, None).await;
+        let mut ended = self.store.revoke_all(caller.user_id, now_micros()).await?;
+        // The caller's own session, even if its refresh token was already gone.
+        if let Some(own) = caller.session_id.as_deref()
+            && !ended.iter().any(|s| s == own)
+        {
+            ended.push(own.to_owned());
+        }
+        for session in &ended {
+            self.end_sessions(caller.user_id, session.clone()).await;
+        }
         Ok(Response::new(LogoutAllResponse {
-            ended_sessions: ended as i32,
+            ended_sessions: ended.len() as i32,
         }))
     }
 

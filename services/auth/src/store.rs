@@ -189,19 +189,21 @@ impl AuthStore {
         })
     }
 
-    /// Revokes every open session of `user_id`; returns how many there were.
-    pub async fn revoke_all(&self, user_id: i64, now: i64) -> ServiceResult<i64> {
-        let open: i64 = sqlx::query_scalar(
-            "SELECT COUNT(DISTINCT family_id) FROM refresh_tokens WHERE user_id = $1 AND revoked_at IS NULL AND used_at IS NULL",
+    /// Revokes every open session of `user_id`; returns their ids.
+    pub async fn revoke_all(&self, user_id: i64, now: i64) -> ServiceResult<Vec<String>> {
+        let mut tx = self.pool.begin().await?;
+        let open: Vec<String> = sqlx::query_scalar(
+            "SELECT DISTINCT family_id FROM refresh_tokens WHERE user_id = $1 AND revoked_at IS NULL",
         )
         .bind(user_id)
-        .fetch_one(&self.pool)
+        .fetch_all(&mut *tx)
         .await?;
         sqlx::query("UPDATE refresh_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
             .bind(now)
             .bind(user_id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         Ok(open)
     }
 
