@@ -139,3 +139,14 @@ test('rooms by name, members online first', () => {
   const people = [{ id: 1, n: 'Cy', s: 'offline' }, { id: 2, n: 'Ben', s: 'online' }, { id: 3, n: 'Ana', s: 'offline' }, { id: 4, n: 'Dee', s: 'online' }];
   assert.deepEqual(model.sortMembers(people, (m) => m.s, (m) => m.n).map((m) => m.n), ['Ben', 'Dee', 'Ana', 'Cy']);
 });
+
+test('a page after a long absence replaces what was shown, keeping own unsent messages', () => {
+  const c = model.newConv();
+  model.mergeMessages(c, [{ id: 1, seq: 1 }, { id: 2, seq: 2 }], { meId: 9 });
+  c.pending.set('c-1', { client_msg_id: 'c-1', content: 'unsent' });
+  model.resetToPage(c);
+  assert.equal(c.byId.size, 0);
+  assert.equal(c.pending.size, 1);
+  assert.equal(c.hasMore, true);
+  assert.equal(c.loaded, false);
+});

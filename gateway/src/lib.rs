@@ -14,6 +14,8 @@
 pub mod client;
 pub mod error;
 pub mod extract;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod json;
 pub mod realtime;
 pub mod routes;

@@ -30,6 +30,8 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod files;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod grpc;
 pub mod internal;
 pub mod limits;

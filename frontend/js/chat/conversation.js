@@ -232,9 +232,14 @@ function onOlder(roomId, messages, hasMore, before) {
   if (roomId === state.current) renderMessages({ scroll: 'keep-bottom-distance' });
 }
 
-function onHistory({ room_id, messages = [], has_more } = {}) {
+function onHistory({ room_id, messages = [], has_more, since } = {}) {
   if (!rooms.has(room_id)) return;
   const c = conv(room_id);
+  if (typeof since === 'number' && has_more && c.loaded) {
+    // Away too long: the server sent only the newest page. Show that page
+    // and let scrolling up fetch what came before, rather than a silent gap.
+    model.resetToPage(c);
+  }
   if (model.isOlderPage(c, messages)) {
     onOlder(room_id, messages, has_more, model.firstSeq(c));
     return;

@@ -18,6 +18,13 @@ export function newConv() {
   };
 }
 
+/** Forgets the confirmed messages (keeping own pending ones) before a fresh newest page. */
+export function resetToPage(c) {
+  c.byId.clear();
+  c.hasMore = true;
+  c.loaded = false;
+}
+
 /** The newest confirmed seq, or 0. */
 export function lastSeq(c) {
   let max = 0;

@@ -105,6 +105,11 @@ export function initSocket() {
   });
 
   socket.on('error', (e = {}) => {
+    if (e.code === 'session_ended') {
+      // Signed out (here or everywhere, or the session was revoked).
+      redirectToLogin('expired');
+      return;
+    }
     if (e.code === 'token_expired' || e.code === 'unauthenticated') {
       reauthenticate();
       return;

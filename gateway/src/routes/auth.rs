@@ -41,7 +41,7 @@ async fn on_behalf<T>(state: &AppState, ClientIp(ip): ClientIp, message: T) -> A
 }
 
 #[derive(Deserialize)]
-struct RegisterBody {
+pub(crate) struct RegisterBody {
     email: String,
     password: String,
     first_name: String,
@@ -68,7 +68,7 @@ async fn register(
 }
 
 #[derive(Deserialize)]
-struct LoginBody {
+pub(crate) struct LoginBody {
     email: String,
     password: String,
 }
@@ -88,7 +88,7 @@ async fn login(
 }
 
 #[derive(Deserialize)]
-struct RefreshBody {
+pub(crate) struct RefreshBody {
     refresh_token: String,
 }
 

@@ -70,7 +70,7 @@ async fn list(
 }
 
 #[derive(Deserialize)]
-struct CreateBody {
+pub(crate) struct CreateBody {
     name: String,
 }
 

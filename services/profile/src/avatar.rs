@@ -87,3 +87,14 @@ pub fn new_id(user_id: i64, image: &[u8]) -> String {
     let digest = hasher.finalize();
     digest[..16].iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// The avatar fuzz target's entry (`fuzz/`): sniffing and decoding any
+/// bytes under the default caps must refuse, never panic.
+#[doc(hidden)]
+pub fn fuzz(data: &[u8]) {
+    let limits = DecodeLimits {
+        max_dimension: 4096,
+        max_alloc: 64 * 1024 * 1024,
+    };
+    let _ = normalise(data, limits);
+}
