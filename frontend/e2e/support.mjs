@@ -72,6 +72,10 @@ export async function startServer() {
     GRPC_ADDR: `127.0.0.1:${grpcPort}`,
     FRONTEND_DIR,
     RUST_LOG: process.env.RUST_LOG || 'info',
+    // Rate limits stay on, as deployed; one scenario seeds 70 messages from
+    // one socket at once, more than the default burst of 10.
+    SOCKET_SEND_BURST: '100',
+    SOCKET_EVENT_BURST: '200',
   });
   const child = spawn(bin, [], { cwd: REPO_DIR, env, stdio: ['ignore', log, log] });
   let exited = null;

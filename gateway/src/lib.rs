@@ -8,6 +8,7 @@
 //!   `Origin` allowlist.
 //! - [`json`]: every JSON view (users, profiles, rooms, messages), in one place.
 //! - [`routes`]: one module per resource, each with `router()`, merged in [`app`].
+//! - [`server`]: HTTP/1.1 connections served by hyper directly (see why there).
 //! - [`realtime`]: Socket.IO: sessions, one handler per event, presence,
 //!   typing, and the fan-out of bus events to local sockets.
 
@@ -19,6 +20,7 @@ pub mod fuzzing;
 pub mod json;
 pub mod realtime;
 pub mod routes;
+pub mod server;
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -244,9 +246,7 @@ pub async fn serve(
         // Closing the transport (not a Socket.IO disconnect) makes clients reconnect.
         drain.io.close().await;
     };
-    let app = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(drained)
+    server::serve(listener, app(state), drained)
         .await
         .context("gateway server failed")
 }
