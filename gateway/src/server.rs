@@ -51,10 +51,18 @@ pub async fn serve(
             _ = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let service = app.clone().map_request(move |mut request: http::Request<hyper::body::Incoming>| {
-            request.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
-            request
-        });
+        let service = app
+            .clone()
+            .map_request(move |mut request: http::Request<hyper::body::Incoming>| {
+                request.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
+                // hyper's URI is a slice of the connection's read buffer, and
+                // copies of it (axum's `OriginalUri`) outlive a WebSocket
+                // upgrade in the socket's request parts: own it instead.
+                if let Ok(owned) = http::Uri::try_from(request.uri().to_string()) {
+                    *request.uri_mut() = owned;
+                }
+                request
+            });
         let connection = http1::Builder::new()
             .timer(TokioTimer::new())
             .header_read_timeout(HEADER_READ_TIMEOUT)

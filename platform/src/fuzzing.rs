@@ -21,8 +21,8 @@ static VERIFIER: LazyLock<(tokio::runtime::Runtime, TokenVerifier)> = LazyLock::
         // fuzzer sends is signed by its private key.
         x: "WJ7wpJ0uuCXlXQYu6Vb6Cv9PZ3aXzcbqk8Lz7aO2K8s".into(),
     };
-    let verifier = TokenVerifier::with_keys("chat-auth", "chat", &[key], &Revocations::default())
-        .expect("a static verifier");
+    let verifier =
+        TokenVerifier::with_keys("chat-auth", "chat", &[key], &Revocations::default()).expect("a static verifier");
     (runtime, verifier)
 });
 

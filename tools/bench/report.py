@@ -5,8 +5,9 @@
 
 OUT_DIR holds steps.tsv (stack, step, kind, label per line), and per step
 <stack>.<step>.out (loadgen's output, then `rc=N`) and, for fan-out steps,
-<stack>.<step>.cpu (`start|end <server ticks> <infra ticks> <machine busy
-ticks> <unix s>`).
+<stack>.<step>.cpu (`start|end <server ticks> <machine busy ticks> <unix s>`,
+`infra-start|infra-end pid:ticks …`, `lgstart <loadgen ticks>`, `lgtotal
+<bash times>`).
 Standard library only.
 """
 
@@ -44,22 +45,41 @@ def parse_out(path):
     return r
 
 
+def seconds(bash_time):
+    """`1m2.345s` (bash `times`) in seconds."""
+    m = re.fullmatch(r"(\d+)m([\d.]+)s", bash_time)
+    return int(m[1]) * 60 + float(m[2]) if m else 0.0
+
+
 def parse_cpu(path, r):
     try:
-        lines = dict(
-            (p[0], [float(x) for x in p[1:]])
-            for p in (l.split() for l in open(path))
-            if len(p) == 5
-        )
+        lines = {}
+        for p in (l.split() for l in open(path)):
+            if p and p[0] in ("start", "end") and len(p) == 4:
+                lines[p[0]] = [float(x) for x in p[1:]]
+            elif p and p[0] in ("infra-start", "infra-end"):
+                lines[p[0]] = dict((int(a), int(b)) for a, b in (x.split(":") for x in p[1:]))
+            elif p and p[0] == "lgstart" and len(p) == 2:
+                lines["lgstart"] = float(p[1]) / CLK_TCK
+            elif p and p[0] == "lgtotal" and len(p) == 3:
+                lines["lgtotal"] = seconds(p[1]) + seconds(p[2])
     except FileNotFoundError:
         return
     if "start" in lines and "end" in lines:
         s, e = lines["start"], lines["end"]
         r["server_cpu_s"] = (e[0] - s[0]) / CLK_TCK
-        r["infra_cpu_s"] = (e[1] - s[1]) / CLK_TCK
-        r["window_s"] = e[3] - s[3]
-        r["machine_cores"] = (e[2] - s[2]) / CLK_TCK / r["window_s"]
+        # Per process: a worker that started in the window counts whole, one
+        # that ended in it is lost (PostgreSQL's autovacuum workers come and go).
+        i0, i1 = lines.get("infra-start", {}), lines.get("infra-end", {})
+        r["infra_cpu_s"] = sum(t - i0.get(pid, 0) for pid, t in i1.items()) / CLK_TCK
+        r["window_s"] = e[2] - s[2]
+        r["machine_cores"] = (e[1] - s[1]) / CLK_TCK / r["window_s"]
         r["server_cores"] = r["server_cpu_s"] / r["window_s"]
+        r["infra_cores"] = r["infra_cpu_s"] / r["window_s"]
+        if "lgstart" in lines and "lgtotal" in lines:
+            r["loadgen_cores"] = (lines["lgtotal"] - lines["lgstart"]) / r["window_s"]
+            r["other_cores"] = max(
+                0.0, r["machine_cores"] - r["server_cores"] - r["infra_cores"] - r["loadgen_cores"])
         if r.get("received"):
             r["us_per_delivery"] = r["server_cpu_s"] * 1e6 / r["received"]
             r["infra_us_per_delivery"] = r["infra_cpu_s"] * 1e6 / r["received"]
@@ -101,7 +121,8 @@ def main():
                 fmt(r.get("p50"), "{:.1f}"), fmt(r.get("p99"), "{:.1f}"), fmt(r.get("max"), "{:.1f}"),
                 fmt(r.get("server_cpu_s"), "{:.2f}"), fmt(r.get("us_per_delivery"), "{:.2f}"),
                 fmt(r.get("infra_us_per_delivery"), "{:.2f}"),
-                f"{fmt(r.get('server_cores'), '{:.2f}')} / {fmt(r.get('machine_cores'), '{:.2f}')}",
+                " / ".join(fmt(r.get(k), "{:.2f}") for k in
+                           ("server_cores", "infra_cores", "loadgen_cores", "other_cores", "machine_cores")),
             ])
         elif kind == "idle":
             rows.append([
@@ -117,7 +138,7 @@ def main():
     table(
         ["stack", "step", "deliveries/s", "received / expected", "lost", "dropped", "p50 ms", "p99 ms",
          "max ms", "server CPU s", "server CPU µs/delivery", "PG+Redis CPU µs/delivery",
-         "cores busy: server / machine"],
+         "cores: server / PG+Redis / loadgen / other / machine"],
         rows, "llrrrrrrrrrrr",
     )
 
@@ -180,8 +201,14 @@ def main():
           " (1 s pause, the send window, the delivery tail), divided by deliveries.")
     print("- PostgreSQL and Redis are shared infrastructure (the same servers for both stacks) and are not in"
           " server CPU; their CPU per delivery is in the last column of the step table.")
-    print("- cores busy: the stack's servers, and the whole machine (servers, PostgreSQL, Redis, loadgen and anything"
-          " else running), averaged over the same window; the machine has " + str(os.cpu_count()) + " cores.")
+    print("- cores: average cores busy over the same window: the stack's servers, PostgreSQL + Redis, loadgen,"
+          " everything else (the machine's busy time less those three), and the whole machine, which has "
+          + str(os.cpu_count()) + " cores.")
+    noisy = [(NAMES[st], label, results[(st, step)]["other_cores"]) for st, step, kind, label in steps
+             if results[(st, step)].get("other_cores", 0) > 0.15]
+    for stack, label, cores in noisy:
+        print(f"- WARNING: other processes kept {cores:.2f} cores busy during '{label}' on {stack}:"
+              " that step's figures are skewed.")
     print("- '–': not measured for that stack (persist drives gRPC SendMessage, which only this project has)"
           " or the step failed (see the step table and the raw log).")
 

@@ -5,7 +5,7 @@
 # stack at a time on the same PostgreSQL and Redis. Ends with both stacks'
 # tables (tools/bench/report.py); the raw loadgen output is kept in a log.
 #
-#   tools/bench/run.sh [fan-out rate ...]        (msg/s; default 50 100 200 300)
+#   tools/bench/run.sh [fan-out rate ...]        (msg/s; default $RATES or 50 100 200 300)
 #
 # This project: `chat all` (the services + gateway A on :8080, gRPC :50051)
 # and `chat gateway` (B on :8081). Node: `node server.js` on :9080 and :9081.
@@ -20,9 +20,9 @@
 #   SENDERS [10]               sending clients in the one-room fan-out steps
 #   SMALL_ROOMS [50] SMALL_RATE [2500] SMALL_SENDERS [50]
 #                              the many-small-rooms step (1000 clients in rooms
-#                              of 20: 2,500 msg/s is ~50k deliveries/s)
-#   IDLE_CLIENTS [10000]       idle connection counts, e.g. "1000 10000 18000"
-#   PERSIST_DURATION [15]      seconds per persist step
+#                              of 20: 2,500 msg/s is ~50k deliveries/s; SMALL_RATE=0 skips)
+#   IDLE_CLIENTS [10000]       idle connection counts, e.g. "1000 10000 18000" ("" skips)
+#   PERSIST_DURATION [15]      seconds per persist step (0 skips)
 #   SKIP_BUILD [unset]         1: use the binaries already in $CARGO_TARGET_DIR/release
 #   CARGO_TARGET_DIR [~/.cache/chat-release]
 #   OUT [a new directory under /tmp]   raw log (loadgen.log), server logs, per-step files
@@ -39,7 +39,7 @@ PEER="$ROOT/tools/bench/peers/node"
 # 20,000 descriptors per process here: enough for 18,000 idle connections.
 ulimit -n "$(ulimit -Hn)"
 
-RATES=${*:-"50 100 200 300"}
+RATES=${*:-${RATES-50 100 200 300}}
 STACKS=${STACKS:-"ours node"}
 DURATION=${DURATION:-20}
 CLIENTS=${CLIENTS:-1000}
@@ -47,10 +47,14 @@ SENDERS=${SENDERS:-10}
 SMALL_ROOMS=${SMALL_ROOMS:-50}
 SMALL_RATE=${SMALL_RATE:-2500}
 SMALL_SENDERS=${SMALL_SENDERS:-50}
-IDLE_CLIENTS=${IDLE_CLIENTS:-10000}
+IDLE_CLIENTS=${IDLE_CLIENTS-10000}
 PERSIST_DURATION=${PERSIST_DURATION:-15}
 OUT=${OUT:-$(mktemp -d /tmp/chat-bench.XXXXXX)}
-mkdir -p "$OUT"
+mkdir -p "$OUT/bin"
+# A copy, so a rebuild into the target directory during the run changes nothing.
+BUILT=$(date -u -r "$BIN/chat" "+%F %T UTC")
+cp "$BIN/chat" "$BIN/loadgen" "$OUT/bin/"
+BIN="$OUT/bin"
 : > "$OUT/steps.tsv"
 LOG="$OUT/loadgen.log"
 : > "$LOG"
@@ -90,7 +94,7 @@ stop_stack() {
 
 cleanup() {
   stop_stack
-  rm -rf "$DATA"
+  rm -rf "$DATA" "$OUT/bin"
   if [ -z "${KEEP_DB:-}" ]; then
     psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS chat_bench WITH (FORCE)" \
       -c "DROP DATABASE IF EXISTS chat_bench_node WITH (FORCE)" >/dev/null 2>&1 || true
@@ -146,14 +150,19 @@ machine_ticks() {
   read -r cpu user nice system idle iowait irq softirq steal _ </proc/stat
   echo $((user + nice + system + irq + softirq + steal))
 }
-# `start|end <stack's server ticks> <PostgreSQL + Redis ticks> <machine busy ticks> <unix time>`
+# `start|end <stack's server ticks> <machine busy ticks> <unix time>`, then
+# `infra-start|infra-end pid:ticks …` for each PostgreSQL and Redis process
+# (per process, as PostgreSQL's workers come and go).
 snapshot() {
-  # shellcheck disable=SC2046
-  echo "$1 $(ticks $SERVER_PIDS) $(ticks $(pgrep -x postgres) $(pgrep -x redis-server)) $(machine_ticks) $(date +%s.%N)"
+  local p
+  echo "$1 $(ticks $SERVER_PIDS) $(machine_ticks) $(date +%s.%N)"
+  echo "infra-$1 $(for p in $(pgrep -x postgres) $(pgrep -x redis-server); do printf '%s:%s ' "$p" "$(ticks "$p")"; done)"
 }
 
-# run_step STACK STEP KIND LABEL -- loadgen arguments. Fan-out steps count
-# CPU from "N clients joined" (setup excluded) until loadgen exits.
+# run_step STACK STEP KIND LABEL LIMIT -- loadgen arguments. Fan-out steps
+# count CPU from "N clients joined" (setup excluded) until loadgen exits;
+# loadgen's own CPU in that window is its total (bash `times` once it has
+# been waited for) less what it had used at the start.
 run_step() {
   local stack=$1 step=$2 kind=$3 label=$4 limit=$5
   shift 6
@@ -161,10 +170,26 @@ run_step() {
   printf '%s\t%s\t%s\t%s\n' "$stack" "$step" "$kind" "$label" >>"$OUT/steps.tsv"
   printf '\n### [%s] %s\n$ loadgen %s\n' "$stack" "$label" "$*" | tee -a "$LOG"
   : >"$base.cpu"
-  { rc=0; timeout "$limit" "$BIN/loadgen" "$@" 2>&1 || rc=$?; echo "rc=$rc"; } | while IFS= read -r line; do
-    [[ $line == *" clients joined in "* ]] && snapshot start >>"$base.cpu"
+  {
+    rc=0
+    timeout "$limit" "$BIN/loadgen" "$@" 2>&1 &
+    echo "$!" >"$base.tpid"
+    wait "$!" || rc=$?
+    echo "rc=$rc"
+    times >"$base.times" # in this shell: a pipe or $(…) would ask a fresh subshell
+    echo "loadgen-times $(tail -n 1 "$base.times")"
+  } | while IFS= read -r line; do
+    case $line in
+      *" clients joined in "*)
+        snapshot start >>"$base.cpu"
+        echo "lgstart $(ticks $(pgrep -P "$(cat "$base.tpid")"))" >>"$base.cpu" ;;
+      "loadgen-times "*)
+        echo "lgtotal ${line#loadgen-times }" >>"$base.cpu"
+        continue ;;
+    esac
     printf '%s\n' "$line" | tee -a "$LOG" "$base.out"
   done
+  rm -f "$base.tpid" "$base.times"
   [ "$kind" != fanout ] || snapshot end >>"$base.cpu"
   printf '  (step on %s ended: %s)\n' "$stack" "$(date -u +%T)"
   sleep 2
@@ -184,11 +209,11 @@ run_stack() {
       --rate "$rate" --senders "$SENDERS" --duration "$DURATION"
   done
   n=$((CLIENTS / SMALL_ROOMS))
-  run_step "$stack" "rooms-$SMALL_ROOMS" fanout \
+  [ "$SMALL_RATE" = 0 ] || run_step "$stack" "rooms-$SMALL_ROOMS" fanout \
     "many small rooms: $SMALL_ROOMS rooms of $n, $(comma "$SMALL_RATE") msg/s (~$(comma $((SMALL_RATE * n))) deliveries/s)" \
     $((DURATION + 240)) -- fanout --gateways "$GATEWAYS" --clients "$CLIENTS" --rooms "$SMALL_ROOMS" \
     --rate "$SMALL_RATE" --senders "$SMALL_SENDERS" --duration "$DURATION"
-  if [ "$stack" = ours ]; then
+  if [ "$stack" = ours ] && [ "$PERSIST_DURATION" != 0 ]; then
     for n in 10 1; do
       run_step ours "persist-$n" persist "persist, $n room$([ "$n" = 1 ] || echo s), 64 callers" \
         $((PERSIST_DURATION + 120)) -- persist --gateway http://127.0.0.1:8080 --grpc http://127.0.0.1:50051 \
@@ -210,7 +235,7 @@ run_stack() {
   echo "machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(free -g | awk '/Mem:/{print $2}') GiB;" \
     "$(psql -h 127.0.0.1 -U postgres -Atc 'SHOW server_version') PostgreSQL, Redis $(redis-cli info server | awk -F: '/redis_version/{print $2}' | tr -d '\r')," \
     "node $(node --version), socket.io $(node -p "require('$PEER/node_modules/socket.io/package.json').version")"
-  echo "this project: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- '*.rs' '*.toml' Cargo.lock migrations proto 2>/dev/null || echo ' + uncommitted Rust changes'), binaries in $BIN (built $(date -u -r "$BIN/chat" "+%F %T UTC"))"
+  echo "this project: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- '*.rs' '*.toml' Cargo.lock migrations proto 2>/dev/null || echo ' + uncommitted Rust changes'), binaries from $CARGO_TARGET_DIR/release (built $BUILT; chat $(sha256sum "$BIN/chat" | cut -c1-12))"
   echo "rates: $RATES msg/s; $DURATION s per fan-out step; idle: $IDLE_CLIENTS; stacks: $STACKS; out: $OUT"
 } | tee "$OUT/header.txt" | tee -a "$LOG"
 

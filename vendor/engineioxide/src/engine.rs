@@ -24,6 +24,9 @@ pub struct EngineIo<H: EngineIoHandler> {
 
     /// The config for the engine.io server
     pub config: EngineIoConfig,
+
+    /// Whether the heartbeat task runs.
+    heartbeat_started: std::sync::Once,
 }
 
 impl<H: EngineIoHandler> EngineIo<H> {
@@ -33,6 +36,7 @@ impl<H: EngineIoHandler> EngineIo<H> {
             sockets: RwLock::new(HashMap::new()),
             config,
             handler,
+            heartbeat_started: std::sync::Once::new(),
         }
     }
 }
@@ -53,7 +57,7 @@ impl<H: EngineIoHandler> EngineIo<H> {
             protocol,
             transport,
             &self.config,
-            req,
+            detach_request_parts(req),
             close_fn,
             supports_binary,
         );
@@ -64,6 +68,46 @@ impl<H: EngineIoHandler> EngineIo<H> {
             .insert(socket.id, socket.clone());
         self.handler.clone().on_connect(socket.clone());
         socket
+    }
+
+    /// Starts `socket`'s heartbeat, and the engine's heartbeat task if it
+    /// isn't running yet: one task checks every socket, instead of a task,
+    /// a timer and a channel per socket.
+    pub(crate) fn start_heartbeat(self: &Arc<Self>, socket: &Socket<H::Data>) {
+        socket.start_heartbeat(self.config.ping_interval, self.config.ping_timeout);
+        self.heartbeat_started.call_once(|| {
+            let engine = Arc::downgrade(self);
+            let period = (self.config.ping_interval.min(self.config.ping_timeout) / 8)
+                .clamp(std::time::Duration::from_millis(20), std::time::Duration::from_secs(1));
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(period);
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    tick.tick().await;
+                    let Some(engine) = engine.upgrade() else { return };
+                    engine.heartbeat_tick();
+                }
+            });
+        });
+    }
+
+    /// Pings the sockets that are due and closes those that missed a pong.
+    fn heartbeat_tick(&self) {
+        let now = crate::socket::heartbeat_clock();
+        let (interval, timeout) = (self.config.ping_interval, self.config.ping_timeout);
+        let timed_out: Vec<Sid> = self
+            .sockets
+            .read()
+            .unwrap()
+            .values()
+            .filter(|socket| socket.heartbeat_check(now, interval, timeout).is_err())
+            .map(|socket| socket.id)
+            .collect();
+        for sid in timed_out {
+            #[cfg(feature = "tracing")]
+            tracing::debug!(?sid, "heartbeat timeout");
+            self.close_session(sid, DisconnectReason::HeartbeatTimeout);
+        }
     }
 
     /// Get a socket by its sid
@@ -194,4 +238,25 @@ mod tests {
         assert_eq!(socket.protocol, ProtocolVersion::V4);
         assert!(socket.is_http());
     }
+}
+
+/// The request's parts, with the URI and header values copied into their own
+/// small allocations. As parsed by hyper they are slices of the connection's
+/// whole read buffer (8–16 KiB), and a socket keeps its request parts for
+/// its whole life: without the copy, every idle connection would keep that
+/// buffer alive.
+fn detach_request_parts(mut parts: Parts) -> Parts {
+    let mut headers = http::HeaderMap::with_capacity(parts.headers.len());
+    for (name, value) in parts.headers.iter() {
+        // A non-standard name is a slice of the buffer too.
+        let name = http::HeaderName::from_bytes(name.as_str().as_bytes());
+        if let (Ok(name), Ok(value)) = (name, http::HeaderValue::from_bytes(value.as_bytes())) {
+            headers.append(name, value);
+        }
+    }
+    parts.headers = headers;
+    if let Ok(uri) = http::Uri::try_from(parts.uri.to_string()) {
+        parts.uri = uri;
+    }
+    parts
 }
