@@ -92,9 +92,9 @@ pub async fn start(
         .max_payload(cap as u64)
         .ws_max_message_size(cap)
         .ws_max_frame_size(cap)
-        // Socket.IO frames are small: a 1 KiB read buffer (not 4 KiB) per
+        // Socket.IO frames are small: a 256-byte read buffer (not 4 KiB) per
         // connection; a larger frame is read in several steps.
-        .ws_read_buffer_size(1024)
+        .ws_read_buffer_size(256)
         // Room for bursts to slow clients before emits to them are dropped.
         .max_buffer_size(1024)
         .build_layer();

@@ -23,11 +23,17 @@ use tokio_tungstenite::{
 };
 use tokio_util::future::FutureExt as _;
 
-use engineioxide_core::{Packet, ProtocolVersion, Sid, Str, TransportType};
+use engineioxide_core::{Packet, PacketBuf, ProtocolVersion, Sid, Str, TransportType};
 
 use crate::{
-    DisconnectReason, Socket, body::ResponseBody, config::EngineIoConfig, engine::EngineIo,
-    errors::Error, handler::EngineIoHandler, socket::InternalRx, transport::make_open_packet,
+    DisconnectReason, Socket,
+    body::ResponseBody,
+    config::EngineIoConfig,
+    engine::EngineIo,
+    errors::Error,
+    handler::EngineIoHandler,
+    socket::{InternalRx, Queued},
+    transport::make_open_packet,
 };
 
 /// Create a response for websocket upgrade
@@ -75,16 +81,17 @@ pub fn new_req<R: Send + 'static, B, H: EngineIoHandler>(
                 Ok(raw) if raw.read_buf.is_empty() => {
                     let stream = raw.io.into_inner();
                     drop(raw.read_buf);
-                    on_init(engine.clone(), stream, protocol, sid, parts).await
+                    setup_then_read(engine.clone(), stream, protocol, sid, parts).await
                 }
                 Ok(raw) => {
                     // Keep only the bytes read past the handshake, not the buffer.
                     let leftover = bytes::Bytes::copy_from_slice(&raw.read_buf);
                     let stream = Prefixed::new(leftover, raw.io.into_inner());
-                    on_init(engine.clone(), stream, protocol, sid, parts).await
+                    setup_then_read(engine.clone(), stream, protocol, sid, parts).await
                 }
                 Err(upgraded) => {
-                    on_init(engine.clone(), hyper_util::rt::TokioIo::new(upgraded), protocol, sid, parts).await
+                    let stream = hyper_util::rt::TokioIo::new(upgraded);
+                    setup_then_read(engine.clone(), stream, protocol, sid, parts).await
                 }
             },
             Err(_e) => {
@@ -113,6 +120,25 @@ pub fn new_req<R: Send + 'static, B, H: EngineIoHandler>(
     Ok(ws_response(&ws_key))
 }
 
+/// Sets the connection up, then reads it in a task of its own: a task's
+/// memory is sized for the largest state of its future, so the long-lived
+/// read loop doesn't carry the upgrade and handshake states (a few KiB) for
+/// the life of the connection.
+async fn setup_then_read<H: EngineIoHandler, S>(
+    engine: Arc<EngineIo<H>>,
+    conn: S,
+    protocol: ProtocolVersion,
+    sid: Option<Sid>,
+    req_data: Parts,
+) -> Result<(), Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (socket, rx) = setup(engine.clone(), conn, protocol, sid, req_data).await?;
+    tokio::spawn(read_loop(engine, socket, rx));
+    Ok(())
+}
+
 /// Handle a websocket connection upgrade
 ///
 /// Sends an open packet if it is not an upgrade from a polling request
@@ -129,6 +155,23 @@ pub async fn on_init<H: EngineIoHandler, S>(
     sid: Option<Sid>,
     req_data: Parts,
 ) -> Result<(), Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (socket, rx) = Box::pin(setup(engine.clone(), conn, protocol, sid, req_data)).await?;
+    read_loop(engine, socket, rx).await;
+    Ok(())
+}
+
+/// Sets the connection up (the upgrade handshake, or the open packet) and
+/// starts its writer task; returns the socket and the read half.
+async fn setup<H: EngineIoHandler, S>(
+    engine: Arc<EngineIo<H>>,
+    conn: S,
+    protocol: ProtocolVersion,
+    sid: Option<Sid>,
+    req_data: Parts,
+) -> Result<(Arc<Socket<H::Data>>, SplitStream<WebSocketStream<S>>), Error>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -181,7 +224,17 @@ where
 
     // Pipe between websocket and internal socket channel.
     tokio::spawn(forward_to_socket::<H, S>(socket.clone(), tx));
+    Ok((socket, rx))
+}
 
+/// Reads the connection until it closes, then closes the session.
+async fn read_loop<H: EngineIoHandler, S>(
+    engine: Arc<EngineIo<H>>,
+    socket: Arc<Socket<H::Data>>,
+    rx: SplitStream<WebSocketStream<S>>,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     // pipe between internal socket channel and websocket
     match forward_to_handler(&engine, rx, &socket)
         .with_cancellation_token(&socket.cancellation_token)
@@ -205,7 +258,6 @@ where
             tracing::debug!(sid = %socket.id, "socket is closing");
         }
     }
-    Ok(())
 }
 
 /// Forwards all packets received from a websocket to a EngineIo [`Socket`]
@@ -286,69 +338,42 @@ async fn forward_to_socket<H: EngineIoHandler, S>(
         ..
     } = &mut *internal_rx;
 
-    // map a packet to a websocket message
-    // It is declared as a macro rather than a closure to avoid ownership issues
-    macro_rules! map_fn {
-            ($item:ident) => {
-                let res = match $item {
-                    Packet::Binary(bin) | Packet::BinaryV3(bin) => {
-                        if socket.protocol == ProtocolVersion::V3 {
-                            // v3 protocol requires packet type as the first byte.
-                            // This requires a new buffer. This is OK as it is only for the V3 protocol.
-                            let mut buff = Vec::with_capacity(bin.len() + 1);
-                            buff.push(0x04);
-                            buff.extend(bin);
-                            tx.feed(Message::Binary(buff.into())).await
-                        } else {
-                            tx.feed(Message::Binary(bin)).await
-                        }
-                    }
-                    // A Noop Packet maybe sent by the server to upgrade from a polling connection
-                    // In the case that the packet was not poll in time it will remain in the buffer and therefore
-                    // it should be discarded here
-                    Packet::Noop => Ok(()),
-                    _ => {
-                        let packet: String = $item.try_into().unwrap();
-                        tx.feed(Message::Text(packet.into())).await
-                    }
-                };
-                if let Err(_e) = res {
-                    #[cfg(feature = "tracing")]
-                    tracing::debug!("[sid={}] error sending packet: {}", socket.id, _e);
-                }
-            };
-        }
-
-    // Forward buffered packets until the channel is closed or the session is cancelled.
+    // Wait for something to send with the channels' futures, then write it
+    // with only the write's own state: this task lives as long as the
+    // connection, and its memory is the largest state of this loop.
+    enum Next {
+        Packets(Queued),
+        Stop,
+        Nothing,
+    }
     loop {
-        tokio::select! {
+        let next = tokio::select! {
             biased;
-            items = buffered_rx.recv() => {
-                match items {
-                    Some(packets) => {
-                        for item in *packets {
-                            map_fn!(item);
-                        }
-                        while let Ok(packets) = buffered_rx.try_recv() {
-                            for item in *packets {
-                                map_fn!(item);
-                            }
-                        }
-                    }
-                    None => break
-                }
-            }
-            _ = socket.cancellation_token.cancelled() => break,
-            Ok(()) = volatile_rx.changed() => {
-                let val = volatile_rx.borrow_and_update().clone();
-                if let Some(packets) = val {
+            items = buffered_rx.recv() => match items {
+                Some(packets) => Next::Packets(packets),
+                None => Next::Stop,
+            },
+            _ = socket.cancellation_token.cancelled() => Next::Stop,
+            Ok(()) = volatile_rx.changed() => match volatile_rx.borrow_and_update().clone() {
+                Some(packets) => {
                     #[cfg(feature = "tracing")]
                     tracing::debug!(sid = ?socket.id, "ws volatile flush: {} packets", packets.len());
-                    for item in *packets {
-                        map_fn!(item);
-                    }
+                    Next::Packets(packets)
                 }
+                None => Next::Nothing,
             },
+        };
+        let mut packets = match next {
+            Next::Packets(packets) => packets,
+            Next::Stop => break,
+            Next::Nothing => continue,
+        };
+        loop {
+            write_packets(&socket, &mut tx, *packets).await;
+            match buffered_rx.try_recv() {
+                Ok(more) => packets = more,
+                Err(_) => break,
+            }
         }
 
         #[cfg(feature = "tracing")]
@@ -362,6 +387,43 @@ async fn forward_to_socket<H: EngineIoHandler, S>(
     tx.flush().await.ok();
     tx.close().await.ok();
 }
+
+/// Feeds packets to the websocket (without flushing).
+async fn write_packets<D, S>(socket: &Socket<D>, tx: &mut SplitSink<WebSocketStream<S>, Message>, packets: PacketBuf)
+where
+    D: Default + Send + Sync + 'static,
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    for item in packets {
+        let message = match item {
+            Packet::Binary(bin) | Packet::BinaryV3(bin) => {
+                if socket.protocol == ProtocolVersion::V3 {
+                    // v3 protocol requires packet type as the first byte.
+                    // This requires a new buffer. This is OK as it is only for the V3 protocol.
+                    let mut buff = Vec::with_capacity(bin.len() + 1);
+                    buff.push(0x04);
+                    buff.extend(bin);
+                    Message::Binary(buff.into())
+                } else {
+                    Message::Binary(bin)
+                }
+            }
+            // A Noop Packet maybe sent by the server to upgrade from a polling connection
+            // In the case that the packet was not poll in time it will remain in the buffer and therefore
+            // it should be discarded here
+            Packet::Noop => continue,
+            item => {
+                let packet: String = item.try_into().unwrap();
+                Message::Text(packet.into())
+            }
+        };
+        if let Err(_e) = tx.feed(message).await {
+            #[cfg(feature = "tracing")]
+            tracing::debug!("[sid={}] error sending packet: {}", socket.id, _e);
+        }
+    }
+}
+
 /// Send a Engine.IO [`OpenPacket`] to initiate a websocket connection
 async fn init_handshake<S>(
     sid: Sid,
