@@ -28,12 +28,13 @@ impl MessagingRpc for MessagingService {
         }
         self.inner.members.require(req.room_id, caller.user_id).await?;
         let message = NewMessage {
+            room_id: req.room_id,
             user_id: caller.user_id,
             content: content.into_inner(),
             client_msg_id: client_msg_id.map(str::to_owned),
             created_at: now_micros(),
         };
-        let (row, created) = self.inner.batcher.send(req.room_id, message).await?;
+        let (row, created) = self.inner.batcher.send(message).await?;
         let message = self.inner.senders.messages(vec![row]).await?.remove(0);
         self.stop_typing(req.room_id, caller.user_id).await;
         if created {

@@ -6,8 +6,10 @@
 //! arrive here in batches (see [`crate::batch`]): one bump by the batch's
 //! size, then its rows, in one commit.
 
-use chat_platform::ServiceResult;
+use std::collections::{BTreeMap, HashMap};
+
 use chat_platform::db::Backend;
+use chat_platform::{ServiceError, ServiceResult};
 use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
 
@@ -25,6 +27,7 @@ pub struct MessageRow {
 /// A message to store: what a send carries, already validated.
 #[derive(Debug, Clone)]
 pub struct NewMessage {
+    pub room_id: i64,
     pub user_id: i64,
     pub content: String,
     pub client_msg_id: Option<String>,
@@ -45,6 +48,19 @@ fn message(r: AnyRow) -> MessageRow {
     }
 }
 
+/// Each message's 1-based place among the batch's messages of its room.
+fn ordinals(batch: &[NewMessage]) -> Vec<i64> {
+    let mut seen: HashMap<i64, i64> = HashMap::new();
+    batch
+        .iter()
+        .map(|m| {
+            let n = seen.entry(m.room_id).or_default();
+            *n += 1;
+            *n
+        })
+        .collect()
+}
+
 #[derive(Clone)]
 pub struct MessageStore {
     pool: AnyPool,
@@ -56,109 +72,134 @@ impl MessageStore {
         Self { pool, backend }
     }
 
-    /// The messages already stored under `keys` in `room_id`: the
-    /// idempotency key of a send is (room, sender, client_msg_id).
-    pub async fn by_client_ids(&self, room_id: i64, keys: &[(i64, &str)]) -> ServiceResult<Vec<MessageRow>> {
+    /// The messages already stored under these idempotency keys: a send's
+    /// key is (room, sender, client_msg_id).
+    pub async fn by_client_ids(&self, keys: &[(i64, i64, &str)]) -> ServiceResult<Vec<MessageRow>> {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
-        let placeholders: Vec<String> = (0..keys.len()).map(|i| format!("${}", i + 2)).collect();
+        let tuples: Vec<String> = (0..keys.len())
+            .map(|i| format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3))
+            .collect();
         let sql = sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM messages WHERE room_id = $1 AND client_msg_id IN ({})",
-            placeholders.join(", ")
+            "SELECT {COLUMNS} FROM messages WHERE (room_id, user_id, client_msg_id) IN ({})",
+            tuples.join(", ")
         ));
-        let query = keys
-            .iter()
-            .fold(sqlx::query(sql).bind(room_id), |q, (_, key)| q.bind(*key));
-        Ok(query
-            .fetch_all(&self.pool)
-            .await?
-            .into_iter()
-            .map(message)
-            .filter(|m| {
-                keys.iter()
-                    .any(|(user, key)| m.user_id == *user && m.client_msg_id.as_deref() == Some(key))
-            })
-            .collect())
+        let query = keys.iter().fold(sqlx::query(sql), |q, (room, user, key)| {
+            q.bind(*room).bind(*user).bind(*key)
+        });
+        Ok(query.fetch_all(&self.pool).await?.into_iter().map(message).collect())
     }
 
-    /// Stores `batch` (all for `room_id`, none already stored) with the
-    /// room's next seqs, in order, in one statement (PostgreSQL) or one
-    /// transaction (SQLite): all commit or none do, so seqs stay gap-free.
-    /// Returns each message's (id, seq), in `batch` order.
-    pub async fn insert_batch(&self, room_id: i64, batch: &[NewMessage]) -> ServiceResult<Vec<(i64, i64)>> {
+    /// Stores `batch` (none already stored; any mix of rooms) with each
+    /// room's next seqs, in batch order within a room, in one statement
+    /// (PostgreSQL) or one transaction (SQLite): all commit or none do, so
+    /// seqs stay gap-free. Returns each message's (id, seq), in batch order.
+    pub async fn insert_batch(&self, batch: &[NewMessage]) -> ServiceResult<Vec<(i64, i64)>> {
         match self.backend {
-            Backend::Postgres => self.insert_postgres(room_id, batch).await,
-            Backend::Sqlite => self.insert_sqlite(room_id, batch).await,
+            Backend::Postgres => self.insert_postgres(batch).await,
+            Backend::Sqlite => self.insert_sqlite(batch).await,
         }
     }
 
-    /// One statement, so one round trip: the sequence bump and the inserts
-    /// commit together or not at all, and the row lock on the room's
-    /// sequence orders concurrent writers (another replica, say).
-    async fn insert_postgres(&self, room_id: i64, batch: &[NewMessage]) -> ServiceResult<Vec<(i64, i64)>> {
-        let n = batch.len() as i64;
+    /// One statement, so one round trip and one commit for every room in
+    /// the batch. Each room's sequence row is bumped once by its count (in
+    /// room order, so concurrent writers lock rows in the same order), and
+    /// its messages take the seqs below the new mark, in batch order.
+    async fn insert_postgres(&self, batch: &[NewMessage]) -> ServiceResult<Vec<(i64, i64)>> {
+        let ordinals = ordinals(batch);
         let rows: Vec<String> = (0..batch.len())
             .map(|i| {
-                let p = 3 + 4 * i;
+                let p = 5 * i;
                 format!(
-                    "(${}::bigint, ${}::text, ${}::text, ${}::bigint, {})",
-                    p,
+                    "(${}::bigint, ${}::bigint, ${}::text, ${}::text, ${}::bigint, {}::bigint)",
                     p + 1,
                     p + 2,
                     p + 3,
-                    i + 1
+                    p + 4,
+                    p + 5,
+                    ordinals[i]
                 )
             })
             .collect();
         let sql = sqlx::AssertSqlSafe(format!(
-            "WITH s AS ( \
-                 INSERT INTO room_sequences (room_id, last_seq) VALUES ($1, $2) \
-                 ON CONFLICT (room_id) DO UPDATE SET last_seq = room_sequences.last_seq + $2 \
-                 RETURNING last_seq) \
+            "WITH v (room_id, user_id, content, client_msg_id, created_at, ord) AS (VALUES {}), \
+             c AS (SELECT room_id, COUNT(*) AS n FROM v GROUP BY room_id), \
+             s AS ( \
+                 INSERT INTO room_sequences (room_id, last_seq) SELECT room_id, n FROM c ORDER BY room_id \
+                 ON CONFLICT (room_id) DO UPDATE SET last_seq = room_sequences.last_seq + EXCLUDED.last_seq \
+                 RETURNING room_id, last_seq) \
              INSERT INTO messages (room_id, seq, user_id, content, client_msg_id, created_at) \
-             SELECT $1, s.last_seq - $2 + v.ord, v.user_id, v.content, v.client_msg_id, v.created_at \
-             FROM s, (VALUES {}) AS v (user_id, content, client_msg_id, created_at, ord) \
-             RETURNING id, seq",
+             SELECT v.room_id, s.last_seq - c.n + v.ord, v.user_id, v.content, v.client_msg_id, v.created_at \
+             FROM v JOIN c ON c.room_id = v.room_id JOIN s ON s.room_id = v.room_id \
+             RETURNING id, room_id, seq",
             rows.join(", ")
         ));
-        let query = batch.iter().fold(sqlx::query(sql).bind(room_id).bind(n), |q, m| {
-            q.bind(m.user_id)
+        let query = batch.iter().fold(sqlx::query(sql), |q, m| {
+            q.bind(m.room_id)
+                .bind(m.user_id)
                 .bind(m.content.as_str())
                 .bind(m.client_msg_id.as_deref())
                 .bind(m.created_at)
         });
-        let mut ids: Vec<(i64, i64)> = query
+        let stored: Vec<(i64, i64, i64)> = query
             .fetch_all(&self.pool)
             .await?
             .into_iter()
-            .map(|r| (r.get(0), r.get(1)))
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
             .collect();
-        ids.sort_unstable_by_key(|(_, seq)| *seq);
-        Ok(ids)
+        // A room's seqs are consecutive: the lowest is its first message's.
+        let mut first: HashMap<i64, i64> = HashMap::new();
+        for (_, room, seq) in &stored {
+            let lowest = first.entry(*room).or_insert(*seq);
+            *lowest = (*lowest).min(*seq);
+        }
+        let ids: HashMap<(i64, i64), i64> = stored.iter().map(|(id, room, seq)| ((*room, *seq), *id)).collect();
+        batch
+            .iter()
+            .zip(&ordinals)
+            .map(|(m, ord)| {
+                let seq = first.get(&m.room_id).copied().unwrap_or_default() + ord - 1;
+                ids.get(&(m.room_id, seq)).map(|id| (*id, seq)).ok_or_else(|| {
+                    ServiceError::Internal(anyhow::anyhow!("a stored message is missing from RETURNING"))
+                })
+            })
+            .collect()
     }
 
     /// SQLite has no data-modifying CTEs: a transaction whose first
     /// statement writes, so it holds the database's write lock throughout,
     /// and one commit (one fsync) for the whole batch.
-    async fn insert_sqlite(&self, room_id: i64, batch: &[NewMessage]) -> ServiceResult<Vec<(i64, i64)>> {
+    async fn insert_sqlite(&self, batch: &[NewMessage]) -> ServiceResult<Vec<(i64, i64)>> {
+        let mut counts: BTreeMap<i64, i64> = BTreeMap::new();
+        for m in batch {
+            *counts.entry(m.room_id).or_default() += 1;
+        }
         let mut tx = self.pool.begin().await?;
-        let last: i64 = sqlx::query_scalar(
-            "INSERT INTO room_sequences (room_id, last_seq) VALUES ($1, $2) \
-             ON CONFLICT (room_id) DO UPDATE SET last_seq = room_sequences.last_seq + $2 RETURNING last_seq",
-        )
-        .bind(room_id)
-        .bind(batch.len() as i64)
-        .fetch_one(&mut *tx)
-        .await?;
-        let first = last - batch.len() as i64 + 1;
+        let mut next: HashMap<i64, i64> = HashMap::new();
+        for (room_id, n) in &counts {
+            let last: i64 = sqlx::query_scalar(
+                "INSERT INTO room_sequences (room_id, last_seq) VALUES ($1, $2) \
+                 ON CONFLICT (room_id) DO UPDATE SET last_seq = room_sequences.last_seq + $2 RETURNING last_seq",
+            )
+            .bind(room_id)
+            .bind(n)
+            .fetch_one(&mut *tx)
+            .await?;
+            next.insert(*room_id, last - n + 1);
+        }
         let mut ids = Vec::with_capacity(batch.len());
-        for (seq, m) in (first..).zip(batch) {
+        for m in batch {
+            let seq = next.get_mut(&m.room_id).map(|s| {
+                *s += 1;
+                *s - 1
+            });
+            let seq = seq.unwrap_or_default();
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO messages (room_id, seq, user_id, content, client_msg_id, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
             )
-            .bind(room_id)
+            .bind(m.room_id)
             .bind(seq)
             .bind(m.user_id)
             .bind(m.content.as_str())
