@@ -89,15 +89,16 @@ async fn create_list_get_join_leave_over_rest(app: &TestApp) {
         (200, json!(false), json!("not a member"))
     );
 
-    // The creator may leave; the room stays.
-    let (status, _) = app
+    // The owner (the creator) cannot leave: they hand the room over or
+    // delete it, so every room keeps someone who runs it.
+    let (status, body) = app
         .post_json(&format!("/chat/rooms/{id}/leave"), &json!({}), Some(token(&ana)))
         .await;
-    assert_eq!(status, 200);
+    assert_eq!((status, error_code(&body)), (409, "failed_precondition"), "{body}");
     let (status, room) = app.get(&format!("/chat/rooms/{id}"), Some(token(&ana))).await;
     assert_eq!(status, 200);
-    assert_eq!(room["member_count"], 0);
-    assert_eq!(room["is_member"], false);
+    assert_eq!(room["member_count"], 1);
+    assert_eq!(room["my_role"], "owner");
 
     // No token: 401.
     let (status, body) = app.get("/chat/rooms", None).await;
@@ -230,7 +231,13 @@ async fn grpc_enforces_the_same_rules(app: &TestApp) {
     let mut client = RoomServiceClient::new(app.grpc_channel().await);
 
     let room = client
-        .create_room(with(token(&ana), CreateRoomRequest { name: "Grpc".into() }))
+        .create_room(with(
+            token(&ana),
+            CreateRoomRequest {
+                name: "Grpc".into(),
+                ..Default::default()
+            },
+        ))
         .await
         .unwrap()
         .into_inner()
@@ -238,12 +245,24 @@ async fn grpc_enforces_the_same_rules(app: &TestApp) {
         .unwrap();
 
     let err = client
-        .create_room(with(token(&ana), CreateRoomRequest { name: " ".into() }))
+        .create_room(with(
+            token(&ana),
+            CreateRoomRequest {
+                name: " ".into(),
+                ..Default::default()
+            },
+        ))
         .await
         .unwrap_err();
     assert_eq!(err.code(), tonic::Code::InvalidArgument);
     let err = client
-        .create_room(with(token(&ben), CreateRoomRequest { name: "grpc".into() }))
+        .create_room(with(
+            token(&ben),
+            CreateRoomRequest {
+                name: "grpc".into(),
+                ..Default::default()
+            },
+        ))
         .await
         .unwrap_err();
     assert_eq!(err.code(), tonic::Code::AlreadyExists);
@@ -275,7 +294,7 @@ async fn grpc_enforces_the_same_rules(app: &TestApp) {
             token(&ben),
             ListRoomsRequest {
                 page_size: 10,
-                page_token: String::new(),
+                ..Default::default()
             },
         ))
         .await

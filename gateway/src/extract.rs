@@ -120,6 +120,16 @@ pub fn parse_id(raw: &str, field: &'static str) -> ApiResult<i64> {
         .ok_or_else(|| ApiError::invalid(field, format!("{field} must be a positive integer")))
 }
 
+/// A positive integer path parameter `key`, or 400 naming `field`.
+async fn path_id<S: Send + Sync>(parts: &mut Parts, state: &S, key: &str, field: &'static str) -> ApiResult<i64> {
+    let axum::extract::Path(params) =
+        axum::extract::Path::<std::collections::HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::invalid(field, format!("{field} must be a positive integer")))?;
+    let raw = params.get(key).map(String::as_str).unwrap_or_default();
+    parse_id(raw, field)
+}
+
 /// The `{id}` of a `/chat/rooms/{id}…` path, parsed: 400 naming `room_id`
 /// when it is not a positive integer.
 pub struct RoomId(pub i64);
@@ -128,11 +138,18 @@ impl<S: Send + Sync> FromRequestParts<S> for RoomId {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let axum::extract::Path(params) =
-            axum::extract::Path::<std::collections::HashMap<String, String>>::from_request_parts(parts, state)
-                .await
-                .map_err(|_| ApiError::invalid("room_id", "room_id must be a positive integer"))?;
-        let raw = params.get("id").map(String::as_str).unwrap_or_default();
-        parse_id(raw, "room_id").map(Self)
+        path_id(parts, state, "id", "room_id").await.map(Self)
+    }
+}
+
+/// The `{user_id}` of a `/chat/rooms/{id}/members/{user_id}` path: 400
+/// naming `user_id` when it is not a positive integer.
+pub struct UserId(pub i64);
+
+impl<S: Send + Sync> FromRequestParts<S> for UserId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        path_id(parts, state, "user_id", "user_id").await.map(Self)
     }
 }

@@ -6,7 +6,7 @@ use chat_proto::auth::v1::{TokenPair, User};
 use chat_proto::events::v1::ProfileEvent;
 use chat_proto::messaging::v1::{Message, Sender};
 use chat_proto::profile::v1::{Profile, Status as Presence};
-use chat_proto::room::v1::Room;
+use chat_proto::room::v1::{MembershipFilter, Role, Room, RoomKind, UserRef, Visibility};
 use serde::Serialize;
 
 /// RFC 3339 in UTC with milliseconds, as every timestamp leaves the API.
@@ -33,6 +33,64 @@ pub fn status_name(online: bool) -> &'static str {
 /// The profile service's status as a name.
 pub fn profile_status(status: i32) -> &'static str {
     status_name(status == Presence::Online as i32)
+}
+
+/// A room's visibility as the API names it.
+pub fn visibility_name(raw: i32) -> &'static str {
+    match Visibility::try_from(raw) {
+        Ok(Visibility::Private) => "private",
+        _ => "public",
+    }
+}
+
+/// `public` or `private` (absent: `None`, the service's default).
+pub fn parse_visibility(raw: Option<&str>) -> Result<Visibility, &'static str> {
+    match raw {
+        None => Ok(Visibility::Unspecified),
+        Some("public") => Ok(Visibility::Public),
+        Some("private") => Ok(Visibility::Private),
+        Some(_) => Err("visibility must be \"public\" or \"private\""),
+    }
+}
+
+/// A room's kind as the API names it: `room` or `dm`.
+pub fn kind_name(raw: i32) -> &'static str {
+    match RoomKind::try_from(raw) {
+        Ok(RoomKind::Dm) => "dm",
+        _ => "room",
+    }
+}
+
+/// A member's role as the API names it; `None` for a non-member.
+pub fn role_name(raw: i32) -> Option<&'static str> {
+    match Role::try_from(raw) {
+        Ok(Role::Owner) => Some("owner"),
+        Ok(Role::Admin) => Some("admin"),
+        Ok(Role::Member) => Some("member"),
+        _ => None,
+    }
+}
+
+/// A role a member may be given: `admin` or `member` (or `owner`, which
+/// the service refuses with a pointer to handing the room over).
+pub fn parse_role(raw: &str) -> Result<Role, &'static str> {
+    match raw {
+        "owner" => Ok(Role::Owner),
+        "admin" => Ok(Role::Admin),
+        "member" => Ok(Role::Member),
+        _ => Err("role must be \"admin\" or \"member\""),
+    }
+}
+
+/// The `membership` filter of a room listing: `all` (or absent), `joined`
+/// or `not_joined`.
+pub fn parse_membership(raw: Option<&str>) -> Result<MembershipFilter, &'static str> {
+    match raw {
+        None | Some("") | Some("all") => Ok(MembershipFilter::Unspecified),
+        Some("joined") => Ok(MembershipFilter::Joined),
+        Some("not_joined") => Ok(MembershipFilter::NotJoined),
+        Some(_) => Err("membership must be \"all\", \"joined\" or \"not_joined\""),
+    }
 }
 
 /// Another user as anyone may see them: never an email.
@@ -69,6 +127,12 @@ impl From<&Sender> for PublicUser {
 impl From<&Profile> for PublicUser {
     fn from(p: &Profile) -> Self {
         Self::new(p.user_id, &p.first_name, &p.last_name, &p.avatar_id)
+    }
+}
+
+impl From<&UserRef> for PublicUser {
+    fn from(u: &UserRef) -> Self {
+        Self::new(u.id, &u.first_name, &u.last_name, &u.avatar_id)
     }
 }
 
@@ -194,6 +258,15 @@ pub struct RoomJson {
     pub created_at: String,
     pub member_count: i64,
     pub is_member: bool,
+    /// `public` or `private` (DMs are private).
+    pub visibility: &'static str,
+    /// `room` or `dm`.
+    pub kind: &'static str,
+    /// `owner`, `admin` or `member`; null when the caller is not a member.
+    pub my_role: Option<&'static str>,
+    /// For a DM, the other member's public profile.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub other_user: Option<PublicUser>,
 }
 
 impl From<Room> for RoomJson {
@@ -209,15 +282,21 @@ impl From<Room> for RoomJson {
             created_at: rfc3339(r.create_time),
             member_count: r.member_count,
             is_member: r.is_member,
+            visibility: visibility_name(r.visibility),
+            kind: kind_name(r.kind),
+            my_role: role_name(r.my_role),
+            other_user: r.other_user.as_ref().map(PublicUser::from),
         }
     }
 }
 
-/// A member in a room's member list: their public profile and when they joined.
+/// A member in a room's member list: their public profile, role and when
+/// they joined.
 #[derive(Serialize)]
 pub struct MemberJson {
     #[serde(flatten)]
     pub profile: ProfileJson,
+    pub role: &'static str,
     pub joined_at: String,
 }
 

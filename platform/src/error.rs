@@ -23,6 +23,10 @@ pub enum ServiceError {
     NotFound(String),
     #[error("{0}")]
     AlreadyExists(String),
+    /// The request is fine but the state forbids it for now (the owner
+    /// leaving before handing the room over).
+    #[error("{0}")]
+    FailedPrecondition(String),
     #[error("{0}")]
     ResourceExhausted(String),
     /// Over a rate limit: RESOURCE_EXHAUSTED with a `google.rpc.RetryInfo`
@@ -100,6 +104,7 @@ impl From<ServiceError> for Status {
             ServiceError::PermissionDenied(m) => Status::permission_denied(m),
             ServiceError::NotFound(m) => Status::not_found(m),
             ServiceError::AlreadyExists(m) => Status::already_exists(m),
+            ServiceError::FailedPrecondition(m) => Status::failed_precondition(m),
             ServiceError::ResourceExhausted(m) => Status::resource_exhausted(m),
             ServiceError::RateLimited { message, retry_after } => {
                 let mut details = ErrorDetails::new();

@@ -38,6 +38,7 @@ pub mod limits;
 pub mod metrics;
 pub mod page;
 pub mod presence;
+pub mod room_events;
 pub mod service;
 pub mod sessions;
 pub mod shutdown;

@@ -28,8 +28,8 @@ def parse_out(path):
         return {"rc": None}
     m = re.search(r"^rc=(\d+)", text, re.M)
     r["rc"] = int(m.group(1)) if m else None
-    if m := re.search(r"sent (\d+) messages in ([\d.]+)s \((\d+)/s\), acked (\d+)", text):
-        r.update(sent=int(m[1]), acked=int(m[4]), rate=int(m[3]))
+    if m := re.search(r"sent (\d+) messages in ([\d.]+)s \((\d+)/s\), acked (\d+)(?:, refused (\d+))?", text):
+        r.update(sent=int(m[1]), acked=int(m[4]), rate=int(m[3]), refused=int(m[5] or 0))
     if m := re.search(r"deliveries: (\d+) of (\d+) expected \((\d+) lost\), (\d+)/s", text):
         r.update(received=int(m[1]), expected=int(m[2]), lost=int(m[3]), dps=int(m[4]))
     if m := re.search(r"connections dropped during the run: (\d+)", text):
@@ -43,6 +43,13 @@ def parse_out(path):
     if m := re.search(r"persisted (\d+) messages over (\d+) rooms in ([\d.]+)s: (\d+)/s \((\d+) failed\)", text):
         r.update(persisted=int(m[1]), pps=int(m[4]), failed=int(m[5]))
     return r
+
+
+def unacked(r):
+    """Sends that never got an ack (neither stored nor refused in time)."""
+    if r.get("sent") is None or r.get("acked") is None:
+        return None
+    return max(r["sent"] - r["acked"], 0)
 
 
 def seconds(bash_time):
@@ -117,7 +124,8 @@ def main():
         if kind == "fanout":
             rows.append([
                 NAMES[stack], label + ok, fmt(r.get("dps")),
-                f"{fmt(r.get('received'))} / {fmt(r.get('expected'))}", fmt(r.get("lost")), fmt(r.get("dropped")),
+                f"{fmt(r.get('received'))} / {fmt(r.get('expected'))}",
+                f"{fmt(r.get('lost'))} / {fmt(r.get('refused'))} / {fmt(unacked(r))}", fmt(r.get("dropped")),
                 fmt(r.get("p50"), "{:.1f}"), fmt(r.get("p99"), "{:.1f}"), fmt(r.get("max"), "{:.1f}"),
                 fmt(r.get("server_cpu_s"), "{:.2f}"), fmt(r.get("us_per_delivery"), "{:.2f}"),
                 fmt(r.get("infra_us_per_delivery"), "{:.2f}"),
@@ -136,7 +144,7 @@ def main():
                 "", fmt(r.get("failed")), "", "", "", "", "", "", "", "",
             ])
     table(
-        ["stack", "step", "deliveries/s", "received / expected", "lost", "dropped", "p50 ms", "p99 ms",
+        ["stack", "step", "deliveries/s", "received / expected", "lost / refused / unacked sends", "dropped", "p50 ms", "p99 ms",
          "max ms", "server CPU s", "server CPU µs/delivery", "PG+Redis CPU µs/delivery",
          "cores: server / PG+Redis / loadgen / other / machine"],
         rows, "llrrrrrrrrrrr",
@@ -160,6 +168,19 @@ def main():
     for step, label in labels("idle"):
         summary.append((f"RSS per idle connection, KiB ({label})",
                         get("ours", step, "per_conn"), get("node", step, "per_conn"), True, "{:.1f}"))
+    idle = labels("idle")
+    if len(idle) > 1:
+        # The slope: extra RSS per extra connection from the smallest to the largest count.
+        def slope(stack):
+            lo, hi = (idle[0][0], idle[-1][0])
+            if None in (get(stack, lo, "rss_after"), get(stack, hi, "rss_after")):
+                return None
+            d_lo = get(stack, lo, "rss_after") - get(stack, lo, "rss_before")
+            d_hi = get(stack, hi, "rss_after") - get(stack, hi, "rss_before")
+            return (d_hi - d_lo) / (get(stack, hi, "conns") - get(stack, lo, "conns"))
+        first, last = (lbl.split(": ")[1].split(" ")[0] for lbl in (idle[0][1], idle[-1][1]))
+        summary.append((f"RSS slope, KiB per extra idle connection ({first} → {last})",
+                        slope("ours"), slope("node"), True, "{:.1f}"))
     for step, label in labels("fanout"):
         if step.startswith("fanout-"):
             summary.append((f"p99 ms, {label}", get("ours", step, "p99"), get("node", step, "p99"), True, "{:.1f}"))
@@ -169,6 +190,7 @@ def main():
             (get(stack, step, "dps"), label)
             for step, label in labels("fanout")
             if get(stack, step, "lost") == 0 and get(stack, step, "dropped") == 0 and get(stack, step, "dps")
+            and not get(stack, step, "refused") and not unacked(results[(stack, step)])
         ]
         best[stack] = max(cands) if cands else (None, "")
     summary.append(("highest tested deliveries/s with zero loss", best["ours"][0], best["node"][0], False, "{:,.0f}"))

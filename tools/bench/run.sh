@@ -18,9 +18,13 @@
 #   DURATION [20]              seconds of sending per fan-out step
 #   CLIENTS [1000]             Socket.IO clients per fan-out step
 #   SENDERS [10]               sending clients in the one-room fan-out steps
-#   SMALL_ROOMS [50] SMALL_RATE [2500] SMALL_SENDERS [50]
+#   SMALL_ROOMS [50] SMALL_RATE [2500] SMALL_SENDERS [1000]
 #                              the many-small-rooms step (1000 clients in rooms
-#                              of 20: 2,500 msg/s is ~50k deliveries/s; SMALL_RATE=0 skips)
+#                              of 20, every client sending 2.5 msg/s: ~50k
+#                              deliveries/s; SMALL_RATE=0 skips). Fewer senders
+#                              send faster each: a socket's sends to one room are
+#                              handled one at a time on both stacks, so a sender
+#                              tops out at 1 / (send latency) msg/s.
 #   IDLE_CLIENTS [10000]       idle connection counts, e.g. "1000 10000 18000" ("" skips)
 #   PERSIST_DURATION [15]      seconds per persist step (0 skips)
 #   SKIP_BUILD [unset]         1: use the binaries already in $CARGO_TARGET_DIR/release
@@ -39,6 +43,14 @@ PEER="$ROOT/tools/bench/peers/node"
 # 20,000 descriptors per process here: enough for 18,000 idle connections.
 ulimit -n "$(ulimit -Hn)"
 
+# Both stacks use fixed ports: refuse to start beside another run.
+for port in 8080 8081 50051 9080 9081; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    echo "127.0.0.1:$port is already in use (another benchmark or server running?)" >&2
+    exit 1
+  fi
+done
+
 RATES=${*:-${RATES-50 100 200 300}}
 STACKS=${STACKS:-"ours node"}
 DURATION=${DURATION:-20}
@@ -46,7 +58,7 @@ CLIENTS=${CLIENTS:-1000}
 SENDERS=${SENDERS:-10}
 SMALL_ROOMS=${SMALL_ROOMS:-50}
 SMALL_RATE=${SMALL_RATE:-2500}
-SMALL_SENDERS=${SMALL_SENDERS:-50}
+SMALL_SENDERS=${SMALL_SENDERS:-1000}
 IDLE_CLIENTS=${IDLE_CLIENTS-10000}
 PERSIST_DURATION=${PERSIST_DURATION:-15}
 OUT=${OUT:-$(mktemp -d /tmp/chat-bench.XXXXXX)}

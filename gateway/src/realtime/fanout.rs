@@ -16,9 +16,10 @@ use chat_platform::bus::{
     self, BusEvent, PRESENCE_CHANNEL, PROFILES_CHANNEL, ROOMS_CHANNEL, SharedSubscriber, room_channel,
 };
 use chat_platform::internal::ServiceTokens;
+use chat_platform::room_events::{self, Audience};
 use chat_platform::sessions::{self, SESSIONS_CHANNEL};
-use chat_proto::events::v1::SessionEvent;
 use chat_proto::events::v1::room_event::Kind;
+use chat_proto::events::v1::{RoomEvent, SessionEvent};
 use chat_proto::messaging::v1::messaging_service_client::MessagingServiceClient;
 use chat_proto::messaging::v1::stream_events_response::Event;
 use chat_proto::messaging::v1::{ListMessagesRequest, Message, StreamEventsResponse};
@@ -32,7 +33,7 @@ use tonic::transport::Channel;
 
 use super::session::Session;
 use super::wire;
-use crate::json::{MessageJson, ProfileChanged, PublicUser, status_name};
+use crate::json::{self, MessageJson, ProfileChanged, PublicUser, status_name};
 
 /// The Socket.IO room of a chat room's local sockets.
 pub fn io_room(room_id: i64) -> String {
@@ -271,42 +272,73 @@ impl Fanout {
                     )
                     .await;
             }
-            Some(Event::Room(room)) if channel == ROOMS_CHANNEL => match room.kind() {
-                Kind::Created => {
-                    let _ = io
-                        .emit(
-                            "room_created",
-                            &json!({"room_id": room.room_id, "name": room.room_name}),
-                        )
-                        .await;
-                }
-                // Membership changes, however they were made (REST, gRPC or
-                // a socket's join_room), reach the room's sockets everywhere.
-                Kind::MemberJoined | Kind::MemberLeft => {
-                    let event = if room.kind() == Kind::MemberJoined {
-                        "user_joined"
-                    } else {
-                        "user_left"
-                    };
-                    let user = self.public_user(room.user_id).await;
-                    let _ = io
-                        .to(io_room(room.room_id))
-                        .emit(event, &json!({"room_id": room.room_id, "user": user}))
-                        .await;
-                    // However they left, none of their sockets hears the room again.
-                    if room.kind() == Kind::MemberLeft {
-                        self.let_go(room.room_id, io.to(user_room(room.user_id)).sockets())
-                            .await;
-                    }
-                }
-                Kind::Deleted => {
-                    let _ = io.emit("room_deleted", &json!({"room_id": room.room_id})).await;
-                    self.let_go(room.room_id, io.to(io_room(room.room_id)).sockets()).await;
-                }
-                _ => {}
-            },
+            Some(Event::Room(room)) if channel == ROOMS_CHANNEL => self.room_event(&room).await,
             Some(Event::Profile(profile)) if channel == PROFILES_CHANNEL => {
                 let _ = io.emit("user_updated", &ProfileChanged::from(&profile)).await;
+            }
+            _ => {}
+        }
+    }
+
+    /// Tells the sockets concerned of a room change (see
+    /// [`room_events::audience`]), however it was made (REST, gRPC or a
+    /// socket), and makes anyone who lost access stop following the room.
+    async fn room_event(&self, room: &RoomEvent) {
+        let io = &self.inner.io;
+        let room_id = room.room_id;
+        let targets: Vec<String> = match room_events::audience(room) {
+            Audience::Everyone => Vec::new(),
+            Audience::Users(users) => users.iter().map(|u| user_room(*u)).collect(),
+            Audience::Room { and_user } => std::iter::once(io_room(room_id))
+                .chain(and_user.map(user_room))
+                .collect(),
+        };
+        let by = room.actor_id;
+        let role = json::role_name(room.role);
+        let (event, payload) = match room.kind() {
+            Kind::Created => (
+                "room_created",
+                json!({"room_id": room_id, "name": room.room_name,
+                       "visibility": json::visibility_name(room.visibility), "kind": json::kind_name(room.room_kind)}),
+            ),
+            Kind::Updated => (
+                "room_updated",
+                json!({"room_id": room_id, "name": room.room_name,
+                       "visibility": json::visibility_name(room.visibility), "by": by}),
+            ),
+            Kind::Deleted => ("room_deleted", json!({"room_id": room_id})),
+            Kind::MemberJoined => (
+                "user_joined",
+                json!({"room_id": room_id, "user": self.public_user(room.user_id).await}),
+            ),
+            Kind::MemberLeft => (
+                "user_left",
+                json!({"room_id": room_id, "user": self.public_user(room.user_id).await}),
+            ),
+            Kind::MemberAdded => (
+                "member_added",
+                json!({"room_id": room_id, "user": self.public_user(room.user_id).await, "role": role, "by": by}),
+            ),
+            Kind::MemberRemoved => (
+                "member_removed",
+                json!({"room_id": room_id, "user": self.public_user(room.user_id).await, "by": by}),
+            ),
+            Kind::RoleChanged => (
+                "role_changed",
+                json!({"room_id": room_id, "user": self.public_user(room.user_id).await, "role": role, "by": by}),
+            ),
+            Kind::Unspecified => return,
+        };
+        let _ = if targets.is_empty() {
+            io.emit(event, &payload).await
+        } else {
+            io.to(targets).emit(event, &payload).await
+        };
+        // Whoever lost access hears nothing more from the room, at once.
+        match room.kind() {
+            Kind::Deleted => self.let_go(room_id, io.to(io_room(room_id)).sockets()).await,
+            _ if room_events::ends_a_membership(room) => {
+                self.let_go(room_id, io.to(user_room(room.user_id)).sockets()).await
             }
             _ => {}
         }
@@ -418,6 +450,14 @@ impl Fanout {
             to.except(joining_room(message.room_id))
         };
         let _ = to.emit("new_message", &MessageJson::from(message)).await;
+    }
+
+    /// Brings a feed that is behind up to `seq` from the database, emitting
+    /// what it missed to the room's sockets, in order.
+    pub async fn catch_up_to(&self, room_id: i64, state: &mut FeedState, seq: i64) {
+        if seq > state.last_seq {
+            self.catch_up(room_id, state, seq + 1).await;
+        }
     }
 
     /// Emits every stored message after the mark and before `until` (0: no bound).

@@ -104,7 +104,7 @@ impl Realtime {
             .into_inner();
         // A new membership is announced from the room service's event (for
         // every way of joining); another tab of a member is not news.
-        let mut following = self.follow(socket, &session, req.room_id).await?;
+        let mut following = self.follow(socket, &session, req.room_id, req.since).await?;
         let history = match req.since {
             Some(since) => {
                 self.catch_up_page(&session, req.room_id, since, following.watermark)

@@ -130,15 +130,34 @@ impl Realtime {
     /// Socket.IO room at once, but the room's live messages are held for it
     /// (see `fanout::FeedState`) until [`Realtime::go_live`]; its history,
     /// up to the returned watermark, comes first.
-    async fn follow(&self, socket: &SocketRef, session: &Session, room_id: i64) -> Result<Following, EventError> {
-        if session.rooms.lock().await.contains(&room_id) {
+    ///
+    /// A client rejoining with `since` may be ahead of this gateway's feed
+    /// (it last read from a faster gateway): the feed catches up to `since`
+    /// first, so the socket is never sent a seq it already has.
+    async fn follow(
+        &self,
+        socket: &SocketRef,
+        session: &Session,
+        room_id: i64,
+        since: Option<i64>,
+    ) -> Result<Following, EventError> {
+        let live = session.rooms.lock().await.contains(&room_id);
+        let state = if live {
             // Another join from a socket already live in the room.
-            let state = self
-                .fanout()
+            self.fanout()
                 .feed(room_id)
                 .await
-                .ok_or_else(|| EventError::new("unavailable", "room feed missing, join again"))?;
-            let watermark = state.lock().await.last_seq;
+                .ok_or_else(|| EventError::new("unavailable", "room feed missing, join again"))?
+        } else {
+            self.fanout().attach(room_id).await?
+        };
+        let mut feed = state.lock().await;
+        if let Some(since) = since {
+            self.fanout().catch_up_to(room_id, &mut feed, since).await;
+        }
+        if live {
+            let watermark = feed.last_seq;
+            drop(feed);
             return Ok(Following {
                 room_id,
                 state,
@@ -146,13 +165,10 @@ impl Realtime {
                 ticket: None,
             });
         }
-        let state = self.fanout().attach(room_id).await?;
-        let (ticket, watermark) = {
-            let mut feed = state.lock().await;
-            socket.join(fanout::joining_room(room_id));
-            socket.join(io_room(room_id));
-            feed.begin_join()
-        };
+        socket.join(fanout::joining_room(room_id));
+        socket.join(io_room(room_id));
+        let (ticket, watermark) = feed.begin_join();
+        drop(feed);
         Ok(Following {
             room_id,
             state,

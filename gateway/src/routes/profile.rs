@@ -1,13 +1,16 @@
 //! `/profile/*` and `/avatars/*`: your profile, public profiles, avatars.
 
 use axum::body::Body;
-use axum::extract::{Multipart, Path, State};
+use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chat_platform::domain::MAX_AVATAR_BYTES;
-use chat_proto::profile::v1::{GetAvatarRequest, GetProfileRequest, UpdateMyProfileRequest, UploadAvatarRequest};
+use chat_proto::profile::v1::{
+    GetAvatarRequest, GetProfileRequest, SearchProfilesRequest, UpdateMyProfileRequest, UploadAvatarRequest,
+};
+use chat_proto::room::v1::ListContactsRequest;
 use serde::Deserialize;
 
 use crate::AppState;
@@ -24,6 +27,7 @@ pub fn router() -> Router<AppState> {
             // Room for the multipart framing; the file itself is counted below.
             post(upload_avatar).layer(axum::extract::DefaultBodyLimit::max(MAX_AVATAR_BYTES + 64 * 1024)),
         )
+        .route("/profile/users", get(search))
         .route("/profile/users/{id}", get(public_profile))
         .route("/avatars/{id}", get(avatar))
 }
@@ -110,6 +114,53 @@ async fn upload_avatar(
         .await;
     result?;
     me(State(state), token).await
+}
+
+#[derive(Deserialize)]
+pub(crate) struct SearchQuery {
+    query: Option<String>,
+    limit: Option<String>,
+}
+
+/// `GET /profile/users?query=ana&limit=20`: people whose first, last or full
+/// name starts with `query`, those who share a room with the caller first.
+async fn search(
+    State(state): State<AppState>,
+    token: BearerToken,
+    Query(q): Query<SearchQuery>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let query = q.query.unwrap_or_default();
+    if query.trim().is_empty() {
+        return Err(ApiError::invalid("query", "query must not be empty"));
+    }
+    let page_size = match q.limit.as_deref() {
+        None | Some("") => 0,
+        Some(raw) => raw
+            .parse::<i32>()
+            .ok()
+            .filter(|n| (1..=50).contains(n))
+            .ok_or_else(|| ApiError::invalid("limit", "limit must be an integer from 1 to 50"))?,
+    };
+    let contacts = state
+        .room
+        .clone()
+        .list_contacts(token.request(ListContactsRequest { page_size: 1000 }))
+        .await?
+        .into_inner()
+        .user_ids;
+    let profiles = state
+        .profile
+        .clone()
+        .search_profiles(token.request(SearchProfilesRequest {
+            query,
+            page_size,
+            prefer_user_ids: contacts,
+        }))
+        .await?
+        .into_inner()
+        .profiles;
+    let users: Vec<ProfileJson> = profiles.into_iter().map(Into::into).collect();
+    Ok(Json(serde_json::json!({ "users": users })))
 }
 
 async fn public_profile(

@@ -34,6 +34,7 @@ use chat_platform::config::{ConfigError, Jwt, Shared};
 use chat_platform::db::{self, DatabaseUrl, Migrations};
 use chat_platform::internal::ServiceTokens;
 use chat_platform::presence::PresenceStore;
+use chat_platform::room_events;
 use chat_platform::service::Service;
 use chat_platform::token::{AuthUser, TokenVerifier};
 use chat_proto::events::v1::room_event::Kind;
@@ -181,7 +182,7 @@ impl MessagingService {
     async fn on_bus_event(&self, event: StreamEventsResponse) {
         match event.event {
             Some(Event::Room(room)) => match room.kind() {
-                Kind::MemberLeft => self.inner.members.forget(room.room_id, room.user_id),
+                _ if room_events::ends_a_membership(&room) => self.inner.members.forget(room.room_id, room.user_id),
                 Kind::Deleted => {
                     self.inner.members.forget_room(room.room_id);
                     match self.inner.store.delete_room(room.room_id).await {

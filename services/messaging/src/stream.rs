@@ -1,15 +1,15 @@
 //! `StreamEvents`: the bus, filtered to what one caller may see, as a gRPC
-//! server stream. Rooms the caller leaves (or that are deleted) stop
-//! streaming at once.
+//! server stream. Rooms the caller leaves or is removed from (or that are
+//! deleted) stop streaming at once; private rooms' news reaches members only.
 
 use std::collections::HashSet;
 
 use chat_platform::ServiceResult;
 use chat_platform::bus::{self, BusEvent, PRESENCE_CHANNEL, PROFILES_CHANNEL, ROOMS_CHANNEL, room_channel};
+use chat_platform::room_events::{self, Audience};
 use chat_platform::sessions::{self, SESSIONS_CHANNEL};
 use chat_platform::token::AuthUser;
 use chat_proto::events::v1::SessionEvent;
-use chat_proto::events::v1::room_event::Kind;
 use chat_proto::messaging::v1::StreamEventsResponse;
 use chat_proto::messaging::v1::stream_events_response::Event;
 use prost::Message as _;
@@ -80,15 +80,20 @@ impl MessagingService {
                     continue;
                 };
                 if let Some(Event::Room(room)) = &decoded.event {
-                    // Stop following a room the caller left or that was deleted.
-                    let gone = room.kind() == Kind::Deleted
-                        || (room.kind() == Kind::MemberLeft && room.user_id == caller.user_id);
+                    let concerns_caller = match room_events::audience(room) {
+                        Audience::Everyone => true,
+                        Audience::Users(users) => users.contains(&caller.user_id),
+                        Audience::Room { and_user } => {
+                            rooms.contains(&room.room_id) || and_user == Some(caller.user_id)
+                        }
+                    };
+                    // Stop following a room the caller left, was removed
+                    // from, or that was deleted.
                     let name = room_channel(room.room_id);
-                    if gone && channels.remove(&name) {
+                    if room_events::ends_membership(room, caller.user_id) && channels.remove(&name) {
                         shared.release(&name).await;
+                        rooms.retain(|r| *r != room.room_id);
                     }
-                    let concerns_caller =
-                        room.kind() == Kind::Created || room.kind() == Kind::Deleted || rooms.contains(&room.room_id);
                     if !concerns_caller {
                         continue;
                     }

@@ -256,6 +256,24 @@ impl ProfileRpc for ProfileService {
         }))
     }
 
+    async fn search_profiles(
+        &self,
+        request: Request<SearchProfilesRequest>,
+    ) -> Result<Response<SearchProfilesResponse>, Status> {
+        self.verifier.authenticate(&request).await?;
+        let req = request.into_inner();
+        let query = req.query.trim();
+        if query.is_empty() || query.chars().count() > 100 {
+            return Err(ServiceError::invalid("query", "query must be 1 to 100 characters").into());
+        }
+        let limit = chat_platform::page::page_size(req.page_size, 20, 50)?;
+        let prefer = unique_ids(req.prefer_user_ids, 1000, "prefer_user_ids")?;
+        let rows = self.store.search(query, &prefer, limit).await?;
+        Ok(Response::new(SearchProfilesResponse {
+            profiles: rows.into_iter().map(profile_message).collect(),
+        }))
+    }
+
     async fn create_profile(
         &self,
         request: Request<CreateProfileRequest>,

@@ -70,6 +70,27 @@ impl ProfileStore {
         Ok(query.fetch_all(&self.pool).await?.into_iter().map(row).collect())
     }
 
+    /// Profiles whose first, last or full name starts with `prefix`
+    /// (case-insensitive), those in `prefer` first, then by name.
+    pub async fn search(&self, prefix: &str, prefer: &[i64], limit: i64) -> ServiceResult<Vec<ProfileRow>> {
+        let pattern = format!("{}%", escape_like(&prefix.to_lowercase()));
+        let preferred = if prefer.is_empty() {
+            "0".to_owned()
+        } else {
+            let placeholders: Vec<String> = (0..prefer.len()).map(|i| format!("${}", i + 3)).collect();
+            format!("CASE WHEN user_id IN ({}) THEN 0 ELSE 1 END", placeholders.join(", "))
+        };
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM profiles \
+             WHERE lower(first_name) LIKE $1 ESCAPE '\\' OR lower(last_name) LIKE $1 ESCAPE '\\' \
+             OR lower(first_name || ' ' || last_name) LIKE $1 ESCAPE '\\' \
+             ORDER BY {preferred}, lower(first_name), lower(last_name), user_id LIMIT $2"
+        ));
+        let query = sqlx::query(sql).bind(pattern).bind(limit);
+        let query = prefer.iter().fold(query, |query, id| query.bind(*id));
+        Ok(query.fetch_all(&self.pool).await?.into_iter().map(row).collect())
+    }
+
     pub async fn update_names(
         &self,
         user_id: i64,
@@ -138,4 +159,16 @@ impl ProfileStore {
             .await?;
         Ok(row.map(|r| (r.get(0), r.get(1))))
     }
+}
+
+/// `raw` with LIKE's wildcards (and the escape character) escaped.
+fn escape_like(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    for c in raw.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }

@@ -34,6 +34,9 @@ pub async fn fanout(
     let deliveries = Arc::new(AtomicU64::new(0));
     let latencies = Arc::new(Mutex::new(Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?));
     let acked = Arc::new(AtomicU64::new(0));
+    // Ack ids of sends the server refused (an ack with "ok": false), and
+    // the first refusal's text: refused sends are not expected to arrive.
+    let refused = Arc::new(std::sync::Mutex::new((Vec::<u64>::new(), None::<String>)));
     let joined = Arc::new(AtomicU64::new(0));
     let mut sockets: Vec<(Socket, i64)> = Vec::new();
     let mut per_room = vec![0u64; rooms.len()];
@@ -44,10 +47,11 @@ pub async fn fanout(
         let token = tokens[i % tokens.len()].clone();
         let room = rooms[i % rooms.len()];
         per_room[i % rooms.len()] += 1;
-        let (deliveries, latencies, acked, joined, gate) = (
+        let (deliveries, latencies, acked, refused, joined, gate) = (
             deliveries.clone(),
             latencies.clone(),
             acked.clone(),
+            refused.clone(),
             joined.clone(),
             gate.clone(),
         );
@@ -64,8 +68,14 @@ pub async fn fanout(
                     }
                 } else if frame.starts_with("431[") {
                     joined.fetch_add(1, Ordering::Relaxed);
-                } else if frame.starts_with("43") {
+                } else if let Some(rest) = frame.strip_prefix("43") {
                     acked.fetch_add(1, Ordering::Relaxed);
+                    if frame.contains("\"ok\":false") {
+                        let id = rest.split('[').next().and_then(|id| id.parse().ok()).unwrap_or(0);
+                        let mut refused = refused.lock().expect("lock");
+                        refused.0.push(id);
+                        refused.1.get_or_insert_with(|| frame.to_owned());
+                    }
                 }
             })
             .await?;
@@ -119,11 +129,22 @@ pub async fn fanout(
     }
     let received = deliveries.load(Ordering::Relaxed);
     let h = latencies.lock().await;
+    let (refused_ids, first_refusal) = refused.lock().expect("lock").clone();
+    for id in &refused_ids {
+        // Ack id 2 + n is the n-th send, from sender n % senders.
+        let (_, room) = senders[(id.saturating_sub(2) as usize) % senders.len()];
+        let index = rooms.iter().position(|r| r == room).unwrap_or(0);
+        expected = expected.saturating_sub(per_room[index]);
+    }
     println!(
-        "sent {sent} messages in {send_window:.1}s ({:.0}/s), acked {}",
+        "sent {sent} messages in {send_window:.1}s ({:.0}/s), acked {}, refused {}",
         sent as f64 / send_window,
-        acked.load(Ordering::Relaxed)
+        acked.load(Ordering::Relaxed),
+        refused_ids.len()
     );
+    if let Some(frame) = first_refusal {
+        println!("first refusal: {}", frame.chars().take(300).collect::<String>());
+    }
     println!(
         "deliveries: {received} of {expected} expected ({} lost), {:.0}/s",
         expected.saturating_sub(received),
