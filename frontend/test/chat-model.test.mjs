@@ -150,3 +150,86 @@ test('a page after a long absence replaces what was shown, keeping own unsent me
   assert.equal(c.hasMore, true);
   assert.equal(c.loaded, false);
 });
+
+// ---- private rooms, roles and direct messages
+
+const dm = (id, other, extra = {}) => ({ id, name: '', kind: 'dm', visibility: 'private', is_member: true, my_role: 'member', other_user: other, ...extra });
+const room = (id, name, extra = {}) => ({ id, name, kind: 'room', visibility: 'public', is_member: true, my_role: 'member', member_count: 2, created_by: { id: 1, name: 'Ana Lima' }, ...extra });
+
+test('a DM is called by the other person\'s name, a room by its own', () => {
+  assert.equal(model.roomTitle(dm(5, { id: 2, first_name: 'Ben', last_name: 'Ng' })), 'Ben Ng');
+  assert.equal(model.roomTitle(dm(5, { id: 2, first_name: '', last_name: '' })), 'User 2');
+  assert.equal(model.roomTitle(dm(5, undefined)), 'Someone');
+  assert.equal(model.roomTitle(room(1, 'general')), 'general');
+  assert.equal(model.roomTitle(undefined), '');
+  assert.equal(model.pageTitle(0, dm(5, { id: 2, first_name: 'Ben', last_name: 'Ng' })), 'Ben Ng — Chat');
+  assert.equal(model.isDm(dm(5, {})), true);
+  assert.equal(model.isDm(room(1, 'x')), false);
+});
+
+test('the sidebar splits rooms joined, other rooms and DMs, each sorted by what it is called', () => {
+  const list = [
+    room(1, 'random'),
+    dm(2, { id: 9, first_name: 'Zoe', last_name: 'Q' }),
+    room(3, 'lobby', { is_member: false, my_role: null }),
+    room(4, 'Archive', { visibility: 'private' }),
+    dm(5, { id: 8, first_name: 'ben', last_name: 'Ng' }),
+  ];
+  const { mine, others, dms } = model.roomSections(list);
+  assert.deepEqual(mine.map((r) => r.id), [4, 1]);
+  assert.deepEqual(others.map((r) => r.id), [3]);
+  assert.deepEqual(dms.map((r) => r.id), [5, 2]);
+});
+
+test('the line under a room\'s title', () => {
+  assert.equal(model.roomMeta(room(1, 'general', { member_count: 1 })), '1 member · created by Ana Lima');
+  assert.equal(model.roomMeta(room(1, 'general', { member_count: 3, visibility: 'private' })), '3 members · private · created by Ana Lima');
+  assert.equal(model.roomMeta(dm(2, { id: 2 })), 'Direct message');
+});
+
+test('room actions follow the viewer\'s role, and a DM has none', () => {
+  const none = { invite: false, leave: false, delete: false };
+  assert.deepEqual(model.roomActions(room(1, 'r', { my_role: 'owner' })), { invite: true, leave: false, delete: true });
+  assert.deepEqual(model.roomActions(room(1, 'r', { my_role: 'admin' })), { invite: true, leave: true, delete: false });
+  assert.deepEqual(model.roomActions(room(1, 'r', { my_role: 'member' })), { invite: false, leave: true, delete: false });
+  assert.deepEqual(model.roomActions(room(1, 'r', { is_member: false, my_role: null })), none);
+  assert.deepEqual(model.roomActions(dm(2, { id: 2 })), none);
+  assert.deepEqual(model.roomActions(undefined), none);
+});
+
+test('member actions: owners do everything to others, admins remove plain members, members only message', () => {
+  const acts = (viewerRole, targetRole, extra = {}) => model.memberActions({ viewerRole, targetRole, ...extra });
+  assert.deepEqual(acts('owner', 'member'), ['message', 'make_admin', 'make_owner', 'remove']);
+  assert.deepEqual(acts('owner', 'admin'), ['message', 'remove_admin', 'make_owner', 'remove']);
+  assert.deepEqual(acts('owner', 'owner'), ['message']); // stale data: never hand over or remove the owner
+  assert.deepEqual(acts('admin', 'member'), ['message', 'remove']);
+  assert.deepEqual(acts('admin', 'admin'), ['message']);
+  assert.deepEqual(acts('admin', 'owner'), ['message']);
+  assert.deepEqual(acts('member', 'member'), ['message']);
+  assert.deepEqual(acts(null, 'member'), ['message']); // looking at a public room's members from outside
+  assert.deepEqual(acts('owner', undefined), ['message', 'make_admin', 'make_owner', 'remove']); // no role yet: a member
+  assert.deepEqual(acts('owner', 'owner', { self: true }), []); // nothing on yourself
+  assert.deepEqual(acts('member', 'member', { dm: true }), []); // a DM: already talking
+});
+
+test('only owners and admins wear a badge', () => {
+  assert.equal(model.roleBadge('owner'), 'owner');
+  assert.equal(model.roleBadge('admin'), 'admin');
+  assert.equal(model.roleBadge('member'), null);
+  assert.equal(model.roleBadge(undefined), null);
+});
+
+test('what room_updated means for the list', () => {
+  assert.equal(model.roomUpdateOutcome(room(1, 'r', { is_member: false }), { visibility: 'private' }), 'drop');
+  assert.equal(model.roomUpdateOutcome(room(1, 'r'), { visibility: 'private' }), 'patch');
+  assert.equal(model.roomUpdateOutcome(room(1, 'r', { is_member: false }), { visibility: 'public', name: 'x' }), 'patch');
+  assert.equal(model.roomUpdateOutcome(undefined, { visibility: 'public' }), 'fetch');
+  assert.equal(model.roomUpdateOutcome(undefined, { visibility: 'private' }), 'ignore');
+});
+
+test('after losing a membership only a public room stays listed', () => {
+  assert.equal(model.staysListed(room(1, 'r')), true);
+  assert.equal(model.staysListed(room(1, 'r', { visibility: 'private' })), false);
+  assert.equal(model.staysListed(dm(2, { id: 2 })), false);
+  assert.equal(model.staysListed(undefined), false);
+});

@@ -13,10 +13,6 @@ import { conv, convs, profiles, rooms, saveLastRead, state } from './state.js';
 import { clearTyper, renderTyping, stopTyping } from './typing.js';
 import { closePane, el, toast } from './ui.js';
 
-function isCreator(room) {
-  return !!room && !!state.me && Number(room.created_by?.id) === Number(state.me.id);
-}
-
 export function openRoom(id) {
   const room = rooms.get(id);
   if (!room) return;
@@ -37,8 +33,7 @@ export function renderConversation({ scroll } = {}) {
   el.empty.hidden = !!room;
   el.input.disabled = !room;
   el.send.disabled = !room;
-  el.leave.hidden = !room;
-  el.delete.hidden = !isCreator(room);
+  renderRoomActions();
   if (!room) {
     el.title.textContent = 'Choose a room';
     el.meta.textContent = '';
@@ -52,9 +47,10 @@ export function renderConversation({ scroll } = {}) {
     renderUnreadTotal();
     return;
   }
-  el.title.textContent = `# ${room.name}`;
+  const dm = model.isDm(room);
+  el.title.textContent = dm ? model.roomTitle(room) : `# ${room.name}`;
   renderRoomMeta();
-  el.input.placeholder = `Message #${room.name}`;
+  el.input.placeholder = `Message ${dm ? model.roomTitle(room) : `#${room.name}`}`;
   renderMessages({ scroll });
   renderTyping();
   renderMembers();
@@ -63,9 +59,16 @@ export function renderConversation({ scroll } = {}) {
 
 export function renderRoomMeta() {
   const room = rooms.get(state.current);
-  if (!room) return;
-  const n = room.member_count ?? 0;
-  el.meta.textContent = `${n} ${n === 1 ? 'member' : 'members'} · created by ${room.created_by?.name || 'someone'}`;
+  if (room) el.meta.textContent = model.roomMeta(room);
+}
+
+/** Invite, Leave and Delete, as the viewer's role allows (none in a DM). */
+export function renderRoomActions() {
+  const can = model.roomActions(rooms.get(state.current));
+  el.invite.hidden = !can.invite;
+  el.leave.hidden = !can.leave;
+  el.delete.hidden = !can.delete;
+  if (!can.invite && el.inviteDialog.open) el.inviteDialog.close();
 }
 
 /**

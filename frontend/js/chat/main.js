@@ -8,6 +8,7 @@ import { updateUser } from '../auth.js';
 import { loadLimits } from '../limits.js';
 import { applyComposerLimits, flushQueued, initComposer } from './composer.js';
 import { initConversation, openRoom, renderConversation } from './conversation.js';
+import { initInvite } from './invite.js';
 import { initMembers, loadMembers, renderMembers } from './members.js';
 import { sortRooms } from './model.js';
 import { applyRoomLimits, initRooms, loadRooms } from './rooms.js';
@@ -78,6 +79,7 @@ initConversation();
 initComposer();
 initTyping();
 initMembers();
+initInvite();
 socket.on('connect', onConnect);
 socket.on('disconnect', onDisconnect);
 window.addEventListener('hashchange', () => {

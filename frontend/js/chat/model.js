@@ -1,6 +1,9 @@
 // The chat page's bookkeeping without the DOM or the socket, so node can test
 // it: a room's messages (history and live merged by id, shown by seq), unread
-// counting, paging, what a send_message ack means, and list orders.
+// counting, paging, what a send_message ack means, list orders, and what
+// rooms, DMs and roles allow.
+
+import { fullName } from '../dom.js';
 
 /** Messages per history page (the server's default for join_room and get_messages). */
 export const HISTORY_PAGE = 50;
@@ -123,12 +126,94 @@ export function unreadTotal(convs, rooms, current) {
 /** The tab title: the unread count first, else the room in view. */
 export function pageTitle(total, room) {
   if (total) return `(${total}) Chat`;
-  return room ? `${room.name} — Chat` : 'Chat';
+  return room ? `${roomTitle(room)} — Chat` : 'Chat';
 }
 
-/** Rooms by name, case-insensitively (sorts in place and returns the array). */
+export const isDm = (room) => room?.kind === 'dm';
+
+/** What a room is called on screen: a DM (whose name is empty) by the other person's name. */
+export function roomTitle(room) {
+  if (isDm(room)) return fullName(room.other_user);
+  return room?.name ?? '';
+}
+
+/** Rooms by what they are called, case-insensitively (sorts in place and returns the array). */
 export function sortRooms(list) {
-  return list.sort((a, b) => a.name.localeCompare(b.name, undefined, { sensitivity: 'base' }));
+  return list.sort((a, b) => roomTitle(a).localeCompare(roomTitle(b), undefined, { sensitivity: 'base' }));
+}
+
+/** The sidebar's lists, each sorted: rooms joined, other rooms, direct messages. */
+export function roomSections(list) {
+  const mine = [];
+  const others = [];
+  const dms = [];
+  for (const r of list) (isDm(r) ? dms : r.is_member ? mine : others).push(r);
+  return { mine: sortRooms(mine), others: sortRooms(others), dms: sortRooms(dms) };
+}
+
+/** The line under the room's title. */
+export function roomMeta(room) {
+  if (isDm(room)) return 'Direct message';
+  const n = room.member_count ?? 0;
+  const parts = [`${n} ${n === 1 ? 'member' : 'members'}`];
+  if (room.visibility === 'private') parts.push('private');
+  parts.push(`created by ${room.created_by?.name || 'someone'}`);
+  return parts.join(' · ');
+}
+
+/**
+ * The room actions the viewer has, by their role: owners and admins invite,
+ * members and admins leave (the owner hands the room over or deletes it
+ * instead), the owner deletes. A DM has none of them.
+ */
+export function roomActions(room) {
+  const role = room?.is_member ? room.my_role : null;
+  const managed = !!room && !isDm(room);
+  return {
+    invite: managed && (role === 'owner' || role === 'admin'),
+    leave: managed && !!room.is_member && role !== 'owner',
+    delete: managed && role === 'owner',
+  };
+}
+
+/** The badge a role shows in the members list: owners and admins only. */
+export function roleBadge(role) {
+  return role === 'owner' || role === 'admin' ? role : null;
+}
+
+/**
+ * What the viewer (`viewerRole`: 'owner', 'admin', 'member' or null) may do
+ * to a member entry (`targetRole`), in the order shown: 'message' (everyone
+ * but yourself, outside DMs), 'make_admin' / 'remove_admin' and 'make_owner'
+ * (the owner), 'remove' (the owner: anyone but themself; an admin: plain
+ * members). The server checks every one of these again.
+ */
+export function memberActions({ viewerRole = null, targetRole = 'member', self = false, dm = false } = {}) {
+  if (self || dm) return [];
+  const target = targetRole || 'member';
+  const actions = ['message'];
+  if (viewerRole === 'owner' && target !== 'owner') {
+    actions.push(target === 'admin' ? 'remove_admin' : 'make_admin', 'make_owner', 'remove');
+  } else if (viewerRole === 'admin' && target === 'member') {
+    actions.push('remove');
+  }
+  return actions;
+}
+
+/**
+ * What a `room_updated` means for this list: 'drop' (a room we are not in
+ * went private), 'fetch' (an unknown room, now public), 'patch' (rename or
+ * visibility on a room we list), or 'ignore'.
+ */
+export function roomUpdateOutcome(room, { visibility } = {}) {
+  if (!room) return visibility === 'public' ? 'fetch' : 'ignore';
+  if (visibility === 'private' && !room.is_member) return 'drop';
+  return 'patch';
+}
+
+/** After losing a membership, does the room stay listed (among the others)? Public rooms only. */
+export function staysListed(room) {
+  return !!room && !isDm(room) && room.visibility !== 'private';
 }
 
 /** Members online first, then by name (sorts in place and returns the array). */

@@ -1,33 +1,50 @@
-// The rooms pane: your rooms (with unread badges) and the others, creating,
-// joining, leaving, and deleting (the creator only, after a confirmation);
-// rooms appearing and disappearing live.
+// The rooms pane: your rooms and direct messages (with unread badges) and
+// the other rooms; creating (public or private), joining, leaving, deleting
+// (the owner only, after a confirmation), opening a DM; rooms appearing and
+// disappearing live, including being added to or removed from one.
 
 import { del, get, getAll, post } from '../api.js';
-import { $, h } from '../dom.js';
+import { $, avatarEl, h } from '../dom.js';
 import { limits } from '../limits.js';
 import * as rules from '../validate.js';
-import { openRoom, renderConversation, renderRoomMeta } from './conversation.js';
-import { badgeText, pageTitle, sortRooms, unreadTotal } from './model.js';
+import { openRoom, renderConversation, renderRoomActions, renderRoomMeta } from './conversation.js';
+import { badgeText, isDm, pageTitle, roomSections, roomTitle, roomUpdateOutcome, staysListed, unreadTotal } from './model.js';
 import { emit, feedRoom, socket } from './socket.js';
 import { conv, convs, members, rooms, saveLastRead, state, typers } from './state.js';
-import { el, toast } from './ui.js';
+import { confirmAction, el, toast } from './ui.js';
 
 export function renderRooms() {
-  const mine = sortRooms([...rooms.values()].filter((r) => r.is_member));
-  const others = sortRooms([...rooms.values()].filter((r) => !r.is_member));
-  el.myRooms.replaceChildren(...mine.map(myRoomItem));
+  const { mine, others, dms } = roomSections([...rooms.values()]);
+  el.myRooms.replaceChildren(...mine.map(roomItem));
+  el.dms.replaceChildren(...dms.map(roomItem));
   el.otherRooms.replaceChildren(...others.map(otherRoomItem));
   el.myRoomsEmpty.hidden = mine.length > 0;
+  el.dmsEmpty.hidden = dms.length > 0;
   el.otherRoomsEmpty.hidden = others.length > 0;
   renderUnreadTotal();
 }
 
-function myRoomItem(room) {
+/** Before a room's name: '#', a lock for a private room, the other person's avatar for a DM. */
+function roomMark(room) {
+  if (isDm(room)) return avatarEl(room.other_user, 'xs');
+  if (room.visibility === 'private') {
+    return [
+      h('span', { class: 'icon icon-lock room-lock', attrs: { 'aria-hidden': 'true', title: 'Private room' } }),
+      h('span', { class: 'visually-hidden', text: 'Private room:' }),
+    ];
+  }
+  return h('span', { class: 'room-hash', attrs: { 'aria-hidden': 'true' }, text: '#' });
+}
+
+/** A room or DM we are in: a link that opens it, with its unread badge. */
+function roomItem(room) {
   const c = conv(room.id);
   const active = room.id === state.current;
   const badge = c.unread > 0
     ? h('span', { class: 'badge', text: badgeText(c.unread), attrs: { 'aria-label': `${c.unread} unread` } })
     : null;
+  const name = h('span', { class: 'room-name', text: roomTitle(room) });
+  if (isDm(room) && room.other_user?.id) name.dataset.nameUser = String(room.other_user.id);
   const link = h(
     'a',
     {
@@ -41,11 +58,14 @@ function myRoomItem(room) {
         },
       },
     },
-    h('span', { class: 'room-hash', attrs: { 'aria-hidden': 'true' }, text: '#' }),
-    h('span', { class: 'room-name', text: room.name }),
+    roomMark(room),
+    name,
     badge,
   );
-  return h('li', { class: `room-item${active ? ' is-active' : ''}${c.unread ? ' has-unread' : ''}`, dataset: { roomId: String(room.id) } }, link);
+  return h('li', {
+    class: `room-item${active ? ' is-active' : ''}${c.unread ? ' has-unread' : ''}`,
+    dataset: { roomId: String(room.id), kind: room.kind || 'room', visibility: room.visibility || 'public' },
+  }, link);
 }
 
 function otherRoomItem(room) {
@@ -58,10 +78,10 @@ function otherRoomItem(room) {
   });
   return h(
     'li',
-    { class: 'room-item room-item-other', dataset: { roomId: String(room.id) } },
+    { class: 'room-item room-item-other', dataset: { roomId: String(room.id), kind: room.kind || 'room', visibility: room.visibility || 'public' } },
     h('span', { class: 'room-label' },
       h('span', { class: 'room-line' },
-        h('span', { class: 'room-hash', attrs: { 'aria-hidden': 'true' }, text: '#' }),
+        roomMark(room),
         h('span', { class: 'room-name', text: room.name }),
       ),
       h('span', { class: 'muted small room-count', text: `${room.member_count} ${room.member_count === 1 ? 'member' : 'members'}` }),
@@ -89,6 +109,7 @@ export async function loadRooms() {
   renderRooms();
 }
 
+/** Forgets a room altogether; if it was in view, closes it with `message` (unless `silent`). */
 export function removeRoom(id, { silent = false, message } = {}) {
   const room = rooms.get(id);
   rooms.delete(id);
@@ -97,13 +118,62 @@ export function removeRoom(id, { silent = false, message } = {}) {
   typers.delete(id);
   delete state.lastRead[id];
   saveLastRead();
-  if (state.current === id) {
-    state.current = null;
-    history.replaceState(null, '', location.pathname);
-    renderConversation();
-    if (!silent && room) toast(message || `The room “${room.name}” was deleted.`, 'warn');
-  }
+  closeIfOpen(id, silent || !room ? null : message || `The room “${roomTitle(room)}” was deleted.`);
   renderRooms();
+}
+
+function closeIfOpen(id, message) {
+  if (state.current !== id) return;
+  state.current = null;
+  history.replaceState(null, '', location.pathname);
+  renderConversation();
+  if (message) toast(message, 'warn');
+}
+
+/**
+ * We are no longer a member of room `id` (we left or were removed): a public
+ * room moves to the other rooms, anything else goes. If it was in view it
+ * closes, with `message` when given.
+ */
+function endMembership(id, { message } = {}) {
+  const room = rooms.get(id);
+  if (!room) return;
+  if (!staysListed(room)) {
+    removeRoom(id, { silent: !message, message });
+    return;
+  }
+  const c = convs.get(id);
+  if (c) c.feed = false;
+  room.is_member = false;
+  room.my_role = null;
+  room.member_count = Math.max(0, (room.member_count || 1) - 1);
+  convs.delete(id);
+  members.delete(id);
+  typers.delete(id);
+  closeIfOpen(id, message);
+  renderRooms();
+}
+
+/** Fetches room `id` into the list (it appeared, or we were added); follows it if we are in it. */
+async function fetchRoom(id) {
+  const room = await get(`/chat/rooms/${id}`);
+  rooms.set(id, { ...rooms.get(id), ...room });
+  if (room.is_member && !conv(id).feed) feedRoom(id);
+  renderRooms();
+  if (id === state.current) {
+    renderRoomMeta();
+    renderRoomActions();
+  }
+  return room;
+}
+
+/** Opens (creating it if need be) the DM with `userId`, and shows it. */
+export async function openDm(userId) {
+  const room = await post('/chat/dms', { user_id: userId });
+  rooms.set(room.id, { ...rooms.get(room.id), ...room, is_member: true });
+  renderRooms();
+  openRoom(room.id);
+  return room;
 }
 
 async function createRoom(e) {
@@ -123,10 +193,12 @@ async function createRoom(e) {
   const button = form.querySelector('button');
   button.disabled = true;
   try {
-    const room = await post('/chat/rooms', { name: input.value.trim() });
+    const visibility = form.elements.private.checked ? 'private' : 'public';
+    const room = await post('/chat/rooms', { name: input.value.trim(), visibility });
     room.is_member = true;
     rooms.set(room.id, room);
     input.value = '';
+    form.elements.private.checked = false;
     renderRooms();
     feedRoom(room.id);
     openRoom(room.id);
@@ -163,15 +235,7 @@ async function leaveRoom() {
   try {
     await post(`/chat/rooms/${id}/leave`);
     if (socket.connected) emit('leave_room', { room_id: id });
-    const c = conv(id);
-    c.feed = false;
-    room.is_member = false;
-    room.member_count = Math.max(0, (room.member_count || 1) - 1);
-    state.current = null;
-    history.replaceState(null, '', location.pathname);
-    convs.delete(id);
-    renderRooms();
-    renderConversation();
+    endMembership(id);
     toast(`You left “${room.name}”.`);
   } catch (err) {
     toast(err.message, 'error');
@@ -180,27 +244,42 @@ async function leaveRoom() {
   }
 }
 
-// Deleting: the creator only, after a confirmation.
-function confirmDelete() {
+// Deleting: the owner only, after a confirmation.
+async function deleteRoom() {
   const room = rooms.get(state.current);
   if (!room) return;
-  $('#confirm-text').textContent = `“${room.name}” and all its messages will be deleted for everyone. This cannot be undone.`;
-  el.dialog.dataset.roomId = String(room.id);
-  el.dialog.returnValue = ''; // Escape keeps the last value: never let it read as a confirmation
-  el.dialog.showModal();
-  $('#confirm-cancel').focus();
+  const sure = await confirmAction({
+    title: 'Delete room?',
+    text: `“${room.name}” and all its messages will be deleted for everyone. This cannot be undone.`,
+    ok: 'Delete',
+  });
+  if (!sure) return;
+  try {
+    await del(`/chat/rooms/${room.id}`);
+    removeRoom(room.id, { message: `You deleted “${room.name}”.` });
+  } catch (err) {
+    if (err.status === 404) removeRoom(room.id, { silent: true });
+    else toast(err.status === 403 ? 'Only the owner of a room can delete it.' : err.message, 'error');
+  }
 }
 
-async function onDialogClose() {
-  if (el.dialog.returnValue !== 'confirm') return;
-  const id = Number(el.dialog.dataset.roomId);
-  const room = rooms.get(id);
-  try {
-    await del(`/chat/rooms/${id}`);
-    removeRoom(id, { message: room ? `You deleted “${room.name}”.` : undefined });
-  } catch (err) {
-    if (err.status === 404) removeRoom(id, { silent: true });
-    else toast(err.status === 403 ? 'Only the creator of a room can delete it.' : err.message, 'error');
+/** `room_updated`: a rename or a change of visibility. */
+function onRoomUpdated({ room_id, name, visibility } = {}) {
+  const room = rooms.get(room_id);
+  switch (roomUpdateOutcome(room, { visibility })) {
+    case 'drop':
+      removeRoom(room_id, { silent: true });
+      return;
+    case 'fetch':
+      fetchRoom(room_id).catch(() => {});
+      return;
+    case 'patch':
+      if (name) room.name = name;
+      if (visibility) room.visibility = visibility;
+      renderRooms();
+      if (room_id === state.current) renderConversation();
+      return;
+    default:
   }
 }
 
@@ -219,8 +298,7 @@ export function initRooms() {
     }
   });
   el.leave.addEventListener('click', leaveRoom);
-  el.delete.addEventListener('click', confirmDelete);
-  el.dialog.addEventListener('close', onDialogClose);
+  el.delete.addEventListener('click', deleteRoom);
 
   socket.on('joined_room', ({ room_id, room } = {}) => {
     if (room && rooms.has(room_id)) {
@@ -239,14 +317,32 @@ export function initRooms() {
     if (rooms.has(room_id)) removeRoom(room_id);
   });
 
+  // A new public room, or a private room or DM we are in (someone opened a DM with us).
   socket.on('room_created', async ({ room_id } = {}) => {
     if (!room_id || rooms.has(room_id)) return;
     try {
-      const room = await get(`/chat/rooms/${room_id}`);
-      if (!rooms.has(room_id)) rooms.set(room_id, room);
-      renderRooms();
+      await fetchRoom(room_id);
     } catch {
       // deleted again already, or not visible to us
     }
+  });
+
+  socket.on('room_updated', onRoomUpdated);
+
+  // Someone else's membership is the members pane's business (members.js).
+  socket.on('member_added', async ({ room_id, user } = {}) => {
+    if (!room_id || user?.id !== state.me.id) return;
+    const was = rooms.get(room_id)?.is_member;
+    try {
+      const room = await fetchRoom(room_id);
+      if (!was && room.is_member) toast(`You were added to “${roomTitle(room)}”.`);
+    } catch {
+      // removed again already
+    }
+  });
+
+  socket.on('member_removed', ({ room_id, user } = {}) => {
+    if (!room_id || user?.id !== state.me.id || !rooms.has(room_id)) return;
+    endMembership(room_id, { message: `You were removed from “${roomTitle(rooms.get(room_id))}”.` });
   });
 }

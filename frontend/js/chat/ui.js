@@ -1,5 +1,6 @@
 // The page's fixed elements, the header (who is signed in, connection state),
-// the toast, and the side panes that collapse behind buttons on narrow screens.
+// the toast, the confirmation dialog, and the side panes that collapse behind
+// buttons on narrow screens.
 
 import { logout } from '../auth.js';
 import { $, fillAvatar, fullName } from '../dom.js';
@@ -10,9 +11,12 @@ export const el = {
   otherRooms: $('#other-rooms'),
   myRoomsEmpty: $('#my-rooms-empty'),
   otherRoomsEmpty: $('#other-rooms-empty'),
+  dms: $('#dm-list'),
+  dmsEmpty: $('#dm-empty'),
   createForm: $('#create-room-form'),
   title: $('#room-title'),
   meta: $('#room-meta'),
+  invite: $('#invite-people'),
   leave: $('#leave-room'),
   delete: $('#delete-room'),
   scroller: $('#messages'),
@@ -32,6 +36,7 @@ export const el = {
   toast: $('#toast'),
   totalUnread: $('#total-unread'),
   dialog: $('#confirm-dialog'),
+  inviteDialog: $('#invite-dialog'),
   announcer: $('#announcer'),
 };
 
@@ -55,6 +60,25 @@ export function toast(text, kind = 'info') {
   toastTimer = setTimeout(() => {
     el.toast.hidden = true;
   }, 5000);
+}
+
+let confirmAnswer = null;
+/**
+ * Asks before something that can't be undone: resolves true on the OK
+ * button, false on Cancel or Escape. `title`, `text` and `ok` are text.
+ */
+export function confirmAction({ title, text, ok, danger = true }) {
+  $('#confirm-title').textContent = title;
+  $('#confirm-text').textContent = text;
+  const button = $('#confirm-ok');
+  button.textContent = ok;
+  button.className = `btn ${danger ? 'btn-danger' : 'btn-primary'}`;
+  el.dialog.returnValue = ''; // Escape keeps the last value: never let it read as a confirmation
+  el.dialog.showModal();
+  $('#confirm-cancel').focus();
+  return new Promise((resolve) => {
+    confirmAnswer = resolve;
+  });
 }
 
 /** 'online' | 'offline' | 'connecting' */
@@ -102,7 +126,12 @@ export function initUi() {
   scrim.addEventListener('click', () => openPane && setPane(openPane, false));
   $('#empty-open-rooms').addEventListener('click', () => setPane('rooms-pane', true));
   document.addEventListener('keydown', (e) => {
-    if (e.key === 'Escape' && openPane && !el.dialog.open) setPane(openPane, false);
+    if (e.key === 'Escape' && openPane && !document.querySelector('dialog[open]')) setPane(openPane, false);
+  });
+  el.dialog.addEventListener('close', () => {
+    const answer = confirmAnswer;
+    confirmAnswer = null;
+    answer?.(el.dialog.returnValue === 'confirm');
   });
   const narrow = window.matchMedia('(max-width: 1023px)');
   narrow.addEventListener('change', () => openPane && setPane(openPane, false, { focus: false }));
