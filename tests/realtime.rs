@@ -8,69 +8,11 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use support::cluster::Cluster;
 use support::sio::SioClient;
-use support::{Backend, ExtraGateway, TestApp, spawn_app};
+use support::{Backend, TestApp, spawn_app};
 
-/// The suite plus, on PostgreSQL, a second gateway sharing its Redis.
-struct Cluster {
-    app: TestApp,
-    gateways: [String; 2],
-    second: Option<ExtraGateway>,
-}
-
-async fn cluster(backend: Backend) -> Cluster {
-    let app = spawn_app(backend).await;
-    if backend == Backend::Sqlite {
-        let http = app.http.clone();
-        return Cluster {
-            gateways: [http.clone(), http],
-            app,
-            second: None,
-        };
-    }
-    let second = ExtraGateway::start(app.settings.clone()).await;
-    Cluster {
-        gateways: [app.http.clone(), second.url.clone()],
-        app,
-        second: Some(second),
-    }
-}
-
-impl Cluster {
-    async fn stop(self) {
-        if let Some(second) = self.second {
-            second.stop().await;
-        }
-        self.app.stop().await;
-    }
-}
-
-macro_rules! realtime_tests {
-    ($($name:ident),* $(,)?) => {
-        mod embedded {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let cluster = super::cluster(super::Backend::Sqlite).await;
-                    super::$name(&cluster).await;
-                    cluster.stop().await;
-                }
-            )*
-        }
-        mod postgres_redis {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let cluster = super::cluster(super::Backend::Postgres).await;
-                    super::$name(&cluster).await;
-                    cluster.stop().await;
-                }
-            )*
-        }
-    };
-}
-
-realtime_tests!(
+cluster_tests!(
     everyone_gets_every_message_once_in_order,
     typing_reaches_others_only_and_clears_itself,
     presence_follows_the_last_tab,

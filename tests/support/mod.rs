@@ -3,6 +3,7 @@
 //! clients. Logs stay silent unless `TEST_LOG=1`.
 #![allow(dead_code)]
 
+pub mod cluster;
 pub mod process;
 pub mod sio;
 
@@ -326,6 +327,24 @@ impl TestApp {
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> (u16, Value) {
         let mut req = self.client.get(self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        Self::read(req.send().await.unwrap()).await
+    }
+
+    /// Any method with an optional JSON body.
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+        token: Option<&str>,
+    ) -> (u16, Value) {
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(body) = body {
+            req = req.json(body);
+        }
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }

@@ -7,6 +7,8 @@
 //!   gateway's RSS per connection (give its pid).
 //! - `persist`: SendMessage over gRPC from C concurrent callers across M
 //!   rooms; reports persisted messages/s.
+//! - `rooms`: `GET /chat/rooms` with many rooms and memberships; reports
+//!   page latency and, given the database, statements per page.
 //!
 //! Everything targets loopback addresses given on the command line, and
 //! every loop is bounded by `--duration`.
@@ -14,6 +16,7 @@
 mod fanout;
 mod idle;
 mod persist;
+mod roomlist;
 mod setup;
 mod socket;
 
@@ -22,6 +25,7 @@ use clap::{Parser, Subcommand};
 use crate::fanout::fanout;
 use crate::idle::idle;
 use crate::persist::persist;
+use crate::roomlist::room_list;
 
 #[derive(Parser)]
 #[command(about = "Load generator for the chat suite")]
@@ -79,6 +83,25 @@ enum Mode {
         #[arg(long, default_value_t = 10)]
         duration: u64,
     },
+    /// The room list with many rooms and memberships.
+    Rooms {
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        gateway: String,
+        #[arg(long, default_value_t = 1000)]
+        rooms: usize,
+        /// How many of them the reader belongs to.
+        #[arg(long, default_value_t = 100)]
+        memberships: usize,
+        /// Page sizes to walk with, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "50,100")]
+        page_sizes: Vec<u32>,
+        /// Full walks of the listing per page size.
+        #[arg(long, default_value_t = 20)]
+        walks: usize,
+        /// The suite's PostgreSQL database, to count statements per page.
+        #[arg(long)]
+        pg_url: Option<String>,
+    },
 }
 
 #[tokio::main]
@@ -106,5 +129,13 @@ async fn main() -> anyhow::Result<()> {
             concurrency,
             duration,
         } => persist(gateway, grpc, rooms, concurrency, duration).await,
+        Mode::Rooms {
+            gateway,
+            rooms,
+            memberships,
+            page_sizes,
+            walks,
+            pg_url,
+        } => room_list(gateway, rooms, memberships, page_sizes, walks, pg_url).await,
     }
 }
