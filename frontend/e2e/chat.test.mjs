@@ -17,6 +17,7 @@ const BEN = { first: 'Ben', last: 'Ng', email: `ben-${RUN}@example.com` };
 const ROOM = `general-${RUN}`;
 const RANDOM = `random-${RUN}`;
 const ARCHIVE = `archive-${RUN}`;
+const SECRET = `secret-${RUN}`;
 const XSS = '<img src=x onerror=alert(1)>';
 const SCREENSHOT_DIR = join(REPO_DIR, 'docs', 'screenshots');
 const RESULTS_DIR = join(FRONTEND_DIR, 'test-results');
@@ -28,6 +29,7 @@ let ctxB;
 let pageA;
 let pageB;
 let room; // {id, name}
+let secret; // the private room: {id, name}
 const dialogs = [];
 const pageErrors = [];
 const cspViolations = [];
@@ -83,6 +85,21 @@ const texts = (page) => page.locator('#message-list .msg-text').allTextContents(
 const typingLine = (page) => page.locator('#typing').textContent();
 const memberStatus = (page, id) => page.locator(`#members li[data-user-id="${id}"]`).getAttribute('data-status', { timeout: 1000 });
 const socketUp = (page) => page.evaluate(() => !!window.chatSocket?.connected);
+const title = (page) => page.locator('#room-title').textContent();
+
+/** The HTTP status of a GET as the page's user. */
+const statusOf = (page, path) => page.evaluate(async (p) => {
+  const { token } = JSON.parse(localStorage.getItem('chat.session'));
+  return (await fetch(p, { headers: { authorization: `Bearer ${token}` } })).status;
+}, path);
+
+/** Opens the member menu of `id` in `page`'s members pane; returns the entry. */
+async function memberMenu(page, id, name) {
+  const entry = page.locator(`#members li[data-user-id="${id}"]`);
+  await entry.getByRole('button', { name: `Actions for ${name}` }).click();
+  await entry.locator('.member-menu').waitFor();
+  return entry;
+}
 
 async function openRoom(page, name) {
   await page.locator('#my-rooms a', { hasText: name }).click();
@@ -428,6 +445,121 @@ describe('chat in the browser', { concurrency: false }, () => {
     await sleep(800);
     assert.equal((await texts(pageA)).filter((t) => t === 'Idempotent hello').length, 1);
     assert.equal((await texts(pageA)).filter((t) => t === 'Lost once, sent once').length, 1);
+  });
+
+  // ---- private rooms, roles and direct messages
+
+  scenario('a private room stays hidden until its owner invites someone through the dialog', async () => {
+    const ben = await userId(pageB);
+    await until(() => socketUp(pageB), Boolean, { timeout: 15_000, what: "Ben's socket connected" });
+    await pageA.getByLabel('New room').fill(SECRET);
+    await pageA.getByLabel('Private').check();
+    await pageA.getByRole('button', { name: 'Create', exact: true }).click();
+    await until(() => title(pageA), (t) => t.includes(SECRET), { what: 'private room open' });
+    const item = pageA.locator('#my-rooms li', { hasText: SECRET });
+    assert.equal(await item.getAttribute('data-visibility'), 'private');
+    assert.equal(await item.locator('.room-lock').count(), 1, 'a lock in the list');
+    assert.equal(await pageA.getByLabel('Private').isChecked(), false, 'the toggle resets');
+    assert.match(await pageA.locator('#room-meta').textContent(), /private/);
+    secret = { id: Number(await item.getAttribute('data-room-id')), name: SECRET };
+
+    // Ben sees nothing of it, live or when asking.
+    await sleep(500);
+    assert.equal(await pageB.locator('#my-rooms li, #other-rooms li').filter({ hasText: SECRET }).count(), 0);
+    assert.equal(await statusOf(pageB, `/chat/rooms/${secret.id}`), 404);
+
+    // Ana finds Ben as she types, and adds him.
+    await pageA.getByRole('button', { name: 'Invite' }).click();
+    const dialog = pageA.getByRole('dialog', { name: `Invite people to “${SECRET}”` });
+    await dialog.waitFor();
+    assert.equal(await pageA.evaluate(() => document.activeElement?.id), 'invite-query', 'focus in the search box');
+    await pageA.keyboard.type('Be', { delay: 40 });
+    const result = dialog.locator('.invite-result', { hasText: 'Ben Ng' });
+    await result.waitFor({ timeout: 10_000 });
+    assert.equal(await result.locator('.avatar').count(), 1);
+    await result.getByRole('button', { name: 'Add Ben Ng' }).click();
+    await until(() => result.textContent(), (t) => t.includes('Added'), { what: 'Ben added' });
+    await dialog.getByRole('button', { name: 'Done' }).click();
+    await until(() => dialog.isVisible(), (v) => !v, { what: 'dialog closed' });
+
+    // It shows in Ben's list at once, locked; Ben shows in Ana's members.
+    await pageB.locator('#my-rooms li[data-visibility="private"]', { hasText: SECRET }).waitFor({ timeout: 10_000 });
+    await until(() => pageA.locator(`#members li[data-user-id="${ben}"]`).count(), (n) => n === 1, { what: 'Ben among the members' });
+  });
+
+  scenario('roles change live, and a removed member loses the room at once', async () => {
+    const ana = await userId(pageA);
+    const ben = await userId(pageB);
+    await openRoom(pageB, SECRET);
+    const badge = (page, id) => page.locator(`#members li[data-user-id="${id}"] .role-badge`).textContent({ timeout: 1000 });
+    await until(() => badge(pageB, ana), (t) => t === 'owner', { what: "Ana's owner badge for Ben" });
+    assert.equal(await pageB.locator('#invite-people').isVisible(), false, 'a member does not invite');
+
+    // The owner makes Ben an admin: he may invite now, but not touch the owner.
+    let entry = await memberMenu(pageA, ben, 'Ben Ng');
+    await entry.getByRole('button', { name: 'Make admin' }).click();
+    await until(() => badge(pageB, ben), (t) => t === 'admin', { what: "Ben's admin badge" });
+    await until(() => pageB.locator('#invite-people').isVisible(), Boolean, { what: 'Ben may invite' });
+    const anaForBen = await memberMenu(pageB, ana, 'Ana Lima');
+    assert.deepEqual(await anaForBen.locator('.member-menu button').allTextContents(), ['Message']);
+    await pageB.keyboard.press('Escape');
+    await until(() => anaForBen.locator('.member-menu').count(), (n) => n === 0, { what: 'menu closed by Escape' });
+
+    // Handing the room over asks first; cancelled, nothing changes.
+    entry = await memberMenu(pageA, ben, 'Ben Ng');
+    assert.deepEqual(await entry.locator('.member-menu button').allTextContents(), ['Message', 'Remove admin', 'Make owner', 'Remove']);
+    await entry.getByRole('button', { name: 'Make owner' }).click();
+    const ask = pageA.getByRole('dialog', { name: 'Make Ben Ng the owner?' });
+    await ask.waitFor();
+    await ask.getByRole('button', { name: 'Cancel' }).click();
+    await sleep(300);
+    assert.equal(await badge(pageA, ben), 'admin');
+
+    entry = await memberMenu(pageA, ben, 'Ben Ng');
+    await entry.getByRole('button', { name: 'Remove admin' }).click();
+    await until(() => pageB.locator('#invite-people').isVisible(), (v) => !v, { what: 'Ben no longer invites' });
+
+    // Removed: Ben's view drops the room live, saying why.
+    entry = await memberMenu(pageA, ben, 'Ben Ng');
+    await entry.getByRole('button', { name: 'Remove', exact: true }).click();
+    await until(() => title(pageB), (t) => t === 'Choose a room', { what: "Ben's view closed" });
+    assert.equal(await pageB.locator('#toast').textContent(), `You were removed from “${SECRET}”.`);
+    assert.equal(await pageB.locator('#my-rooms li, #other-rooms li').filter({ hasText: SECRET }).count(), 0);
+    await until(() => pageA.locator(`#members li[data-user-id="${ben}"]`).count(), (n) => n === 0, { what: "Ben gone from Ana's members" });
+    assert.equal(await statusOf(pageB, `/chat/rooms/${secret.id}`), 404);
+  });
+
+  scenario('a direct message from the member list appears live for the other', async () => {
+    const ben = await userId(pageB);
+    await openRoom(pageA, ROOM);
+    await openRoom(pageB, ROOM);
+    const entry = await memberMenu(pageA, ben, 'Ben Ng');
+    await entry.getByRole('button', { name: 'Message' }).click();
+    await until(() => title(pageA), (t) => t === 'Ben Ng', { what: 'the DM open for Ana' });
+    assert.equal(await pageA.locator('#dm-list li', { hasText: 'Ben Ng' }).count(), 1);
+    for (const id of ['#invite-people', '#leave-room', '#delete-room']) {
+      assert.equal(await pageA.locator(id).isVisible(), false, `${id} hidden in a DM`);
+    }
+    await send(pageA, 'Just between us');
+    await confirmed(pageA, 'Just between us');
+
+    // Ben: under Direct messages by Ana's name and avatar, unread, with the message.
+    const item = pageB.locator('#dm-list li', { hasText: 'Ana Lima' });
+    await item.waitFor({ timeout: 10_000 });
+    assert.equal(await item.locator('.avatar').count(), 1);
+    await until(() => item.locator('.badge').textContent({ timeout: 1000 }), (t) => t === '1', { what: "the DM's unread badge" });
+    await item.locator('a').click();
+    await until(() => title(pageB), (t) => t === 'Ana Lima', { what: 'the DM open for Ben' });
+    await shows(pageB, 'Just between us');
+    await send(pageB, 'Got it');
+    await shows(pageA, 'Got it');
+
+    // "Message" again is the same DM.
+    await openRoom(pageA, ROOM);
+    await (await memberMenu(pageA, ben, 'Ben Ng')).getByRole('button', { name: 'Message' }).click();
+    await until(() => title(pageA), (t) => t === 'Ben Ng', { what: 'the DM again' });
+    assert.equal(await pageA.locator('#dm-list li').count(), 1);
+    await shows(pageA, 'Got it');
   });
 
   scenario('limits come from GET /config, with the defaults until (or unless) it answers', async () => {

@@ -154,10 +154,18 @@ function endMembership(id, { message } = {}) {
   renderRooms();
 }
 
-/** Fetches room `id` into the list (it appeared, or we were added); follows it if we are in it. */
-async function fetchRoom(id) {
+/**
+ * Fetches room `id` into the list (it appeared, or we were added); follows
+ * it if we are in it. `fresh`: the room is new, so all its messages are
+ * unread (a DM someone opened with us may arrive with its first message).
+ */
+async function fetchRoom(id, { fresh = false } = {}) {
   const room = await get(`/chat/rooms/${id}`);
   rooms.set(id, { ...rooms.get(id), ...room });
+  if (fresh && room.is_member && state.lastRead[id] === undefined) {
+    state.lastRead[id] = 0;
+    saveLastRead();
+  }
   if (room.is_member && !conv(id).feed) feedRoom(id);
   renderRooms();
   if (id === state.current) {
@@ -321,7 +329,7 @@ export function initRooms() {
   socket.on('room_created', async ({ room_id } = {}) => {
     if (!room_id || rooms.has(room_id)) return;
     try {
-      await fetchRoom(room_id);
+      await fetchRoom(room_id, { fresh: true });
     } catch {
       // deleted again already, or not visible to us
     }
