@@ -598,6 +598,8 @@ describe('chat in the browser', { concurrency: false }, () => {
     mkdirSync(SCREENSHOT_DIR, { recursive: true });
     const page = pageA;
     await page.setViewportSize({ width: 1280, height: 800 });
+    await openRoom(page, ROOM); // the group room, whatever the scenarios before left open
+    await until(() => page.locator('#toast').isHidden(), Boolean, { timeout: 7000, what: 'the last toast gone by itself' });
     await page.locator('#message-input').fill('');
     await page.locator('#message-input').blur();
     await sleep(300);

@@ -96,6 +96,7 @@ export function renderMessages({ scroll } = {}) {
   el.loadOlder.disabled = c.loadingOlder;
   el.loadOlder.textContent = c.loadingOlder ? 'Loading…' : 'Load older messages';
   el.historyStart.hidden = !(c.loaded && c.hasMore === false && c.byId.size > 0);
+  el.historyStart.textContent = model.isDm(rooms.get(state.current)) ? 'This is the beginning of the conversation.' : 'This is the beginning of the room.';
 
   if (scroll === 'bottom' || (scroll === undefined && atBottom)) s.scrollTop = s.scrollHeight;
   else if (scroll === 'keep-bottom-distance') s.scrollTop = s.scrollHeight - fromBottom;
