@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # The room list at scale: `chat all` (release) on a fresh PostgreSQL
 # database, then `loadgen rooms`: 1,000 rooms (every other one private), a
-# reader who belongs to 100 of them, every page of their listing timed, and
-# database statements counted per page.
+# reader who belongs to 100 of them, every page of their listing timed.
 #
 #   tools/bench/roomlist.sh            # ROOMS=1000 MEMBERSHIPS=100 WALKS=20
 #   SKIP_BUILD=1 tools/bench/roomlist.sh
@@ -24,4 +23,4 @@ SERVER=$!
 trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null; psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)"; rm -rf "$DATA"' EXIT
 for _ in $(seq 100); do curl -fs http://127.0.0.1:8080/health >/dev/null && break; sleep 0.2; done
 "$BIN/loadgen" rooms --gateway http://127.0.0.1:8080 --rooms "${ROOMS:-1000}" \
-  --memberships "${MEMBERSHIPS:-100}" --walks "${WALKS:-20}" --page-sizes 10,50,100 --pg-url "$PG/$DB"
+  --memberships "${MEMBERSHIPS:-100}" --walks "${WALKS:-20}" --page-sizes 10,50,100

@@ -27,6 +27,9 @@
 #                              tops out at 1 / (send latency) msg/s.
 #   IDLE_CLIENTS [10000]       idle connection counts, e.g. "1000 10000 18000" ("" skips)
 #   PERSIST_DURATION [15]      seconds per persist step (0 skips)
+#   LOGIN_RATE [200]           this project only: the first fan-out rate again,
+#                              during a storm of this many login attempts/s
+#                              (argon2 on the auth service; 0 skips)
 #   SKIP_BUILD [unset]         1: use the binaries already in $CARGO_TARGET_DIR/release
 #   CARGO_TARGET_DIR [~/.cache/chat-release]
 #   OUT [a new directory under /tmp]   raw log (loadgen.log), server logs, per-step files
@@ -61,6 +64,7 @@ SMALL_RATE=${SMALL_RATE:-2500}
 SMALL_SENDERS=${SMALL_SENDERS:-1000}
 IDLE_CLIENTS=${IDLE_CLIENTS-10000}
 PERSIST_DURATION=${PERSIST_DURATION:-15}
+LOGIN_RATE=${LOGIN_RATE:-200}
 OUT=${OUT:-$(mktemp -d /tmp/chat-bench.XXXXXX)}
 mkdir -p "$OUT/bin"
 # A copy, so a rebuild into the target directory during the run changes nothing.
@@ -182,6 +186,7 @@ run_step() {
   printf '%s\t%s\t%s\t%s\n' "$stack" "$step" "$kind" "$label" >>"$OUT/steps.tsv"
   printf '\n### [%s] %s\n$ loadgen %s\n' "$stack" "$label" "$*" | tee -a "$LOG"
   : >"$base.cpu"
+  : >"$base.out"
   {
     rc=0
     timeout "$limit" "$BIN/loadgen" "$@" 2>&1 &
@@ -220,6 +225,27 @@ run_stack() {
       $((DURATION + 240)) -- fanout --gateways "$GATEWAYS" --clients "$CLIENTS" --rooms 1 \
       --rate "$rate" --senders "$SENDERS" --duration "$DURATION"
   done
+  if [ "$stack" = ours ] && [ "$LOGIN_RATE" != 0 ]; then
+    rate=${RATES%% *}
+    echo "login storm: $LOGIN_RATE attempts/s on gateway A, from when every fan-out client has joined until the step ends" | tee -a "$LOG"
+    rm -f "$OUT/storm.go"
+    "$BIN/loadgen" logins --gateway http://127.0.0.1:8080 --rate "$LOGIN_RATE" --duration 900 \
+      --start-when "$OUT/storm.go" >"$OUT/ours.logins.out" 2>&1 &
+    local storm=$!
+    ( for _ in $(seq 1 1200); do
+        grep -qs ' clients joined in ' "$OUT/ours.fanout-$rate-logins.out" && break
+        sleep 0.1
+      done
+      touch "$OUT/storm.go" ) &
+    sleep 3 # the storm's accounts
+    run_step "$stack" "fanout-$rate-logins" fanout \
+      "fan-out $rate msg/s as above, during $LOGIN_RATE login attempts/s" \
+      $((DURATION + 240)) -- fanout --gateways "$GATEWAYS" --clients "$CLIENTS" --rooms 1 \
+      --rate "$rate" --senders "$SENDERS" --duration "$DURATION"
+    kill -TERM "$storm" 2>/dev/null || true
+    wait "$storm" 2>/dev/null || true
+    tee -a "$LOG" <"$OUT/ours.logins.out"
+  fi
   n=$((CLIENTS / SMALL_ROOMS))
   [ "$SMALL_RATE" = 0 ] || run_step "$stack" "rooms-$SMALL_ROOMS" fanout \
     "many small rooms: $SMALL_ROOMS rooms of $n, $(comma "$SMALL_RATE") msg/s (~$(comma $((SMALL_RATE * n))) deliveries/s)" \

@@ -85,9 +85,13 @@ impl Config {
             session_lifetime: config::seconds_or("SESSION_LIFETIME_SECS", 30 * 24 * 3600)?,
             limits: shared.limits.clone(),
             profile_url: shared.peers.url(Service::Profile).to_owned(),
+            // Half the CPUs: argon2 streams 19 MiB per hash through the
+            // caches, and even at idle priority two hashes on two cores
+            // raised chat's p99 by 40-110% during a login storm; one kept
+            // it within 17% (docs/BENCHMARKS.md).
             hash_concurrency: config::parse_or(
                 "PASSWORD_HASH_CONCURRENCY",
-                std::thread::available_parallelism().map_or(2, |n| n.get()),
+                std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1)),
             )?,
         })
     }

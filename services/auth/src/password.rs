@@ -1,7 +1,10 @@
 //! Password hashing with argon2id at OWASP's parameters (m=19 MiB, t=2, p=1).
 //!
-//! Hashing runs on the blocking pool behind a semaphore sized to the CPU
+//! Hashing runs on threads of its own behind a semaphore sized to the CPU
 //! count, so a flood of logins queues here instead of starving the runtime.
+//! Those threads run under the idle scheduling class (`SCHED_IDLE`): argon2
+//! gets whatever CPU chat leaves over, so a login storm slows logins (they
+//! queue, then are turned away with `resource_exhausted`) and not messages.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -67,11 +70,36 @@ impl PasswordHashing {
                 ServiceError::ResourceExhausted("too many sign-in attempts right now, try again shortly".into())
             })?
             .map_err(|_| ServiceError::Unavailable("shutting down".into()))?;
-        tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            work()
-        })
-        .await
-        .map_err(|e| ServiceError::Internal(anyhow::anyhow!("hashing task failed: {e}")))?
+        let (done, result) = tokio::sync::oneshot::channel();
+        std::thread::Builder::new()
+            .name("argon2".into())
+            .spawn(move || {
+                let _permit = permit;
+                yield_to_everything_else();
+                let _ = done.send(work());
+            })
+            .map_err(|e| ServiceError::Internal(anyhow::anyhow!("starting a hashing thread: {e}")))?;
+        result
+            .await
+            .map_err(|_| ServiceError::Internal(anyhow::anyhow!("hashing thread failed")))?
+    }
+}
+
+/// Puts the calling thread in the idle scheduling class, where it runs only
+/// on CPU time no normal thread wants. Where the platform refuses, hashing
+/// runs at normal priority (still bounded by the semaphore).
+fn yield_to_everything_else() {
+    #[cfg(target_os = "linux")]
+    {
+        use thread_priority::unix::{
+            NormalThreadSchedulePolicy, ThreadSchedulePolicy, set_thread_priority_and_policy, thread_native_id,
+        };
+        if let Err(e) = set_thread_priority_and_policy(
+            thread_native_id(),
+            thread_priority::ThreadPriority::Min,
+            ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle),
+        ) {
+            tracing::debug!(error = ?e, "could not lower the hashing thread's priority");
+        }
     }
 }

@@ -7,14 +7,16 @@
 //!   gateway's RSS per connection (give its pid).
 //! - `persist`: SendMessage over gRPC from C concurrent callers across M
 //!   rooms; reports persisted messages/s.
+//! - `logins`: a login storm at a fixed rate, to run beside `fanout`.
 //! - `rooms`: `GET /chat/rooms` with many rooms and memberships; reports
-//!   page latency and, given the database, statements per page.
+//!   page latency.
 //!
 //! Everything targets loopback addresses given on the command line, and
 //! every loop is bounded by `--duration`.
 
 mod fanout;
 mod idle;
+mod logins;
 mod persist;
 mod roomlist;
 mod setup;
@@ -24,6 +26,7 @@ use clap::{Parser, Subcommand};
 
 use crate::fanout::fanout;
 use crate::idle::idle;
+use crate::logins::logins;
 use crate::persist::persist;
 use crate::roomlist::room_list;
 
@@ -83,6 +86,22 @@ enum Mode {
         #[arg(long, default_value_t = 10)]
         duration: u64,
     },
+    /// Login attempts at a fixed rate (password checks on the server).
+    Logins {
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        gateway: String,
+        /// Attempts per second.
+        #[arg(long, default_value_t = 200)]
+        rate: u64,
+        /// Accounts the attempts rotate over.
+        #[arg(long, default_value_t = 20)]
+        accounts: usize,
+        #[arg(long, default_value_t = 30)]
+        duration: u64,
+        /// Register the accounts, then start the attempts once this file exists.
+        #[arg(long)]
+        start_when: Option<std::path::PathBuf>,
+    },
     /// The room list with many rooms and memberships.
     Rooms {
         #[arg(long, default_value = "http://127.0.0.1:8080")]
@@ -98,9 +117,6 @@ enum Mode {
         /// Full walks of the listing per page size.
         #[arg(long, default_value_t = 20)]
         walks: usize,
-        /// The suite's PostgreSQL database, to count statements per page.
-        #[arg(long)]
-        pg_url: Option<String>,
     },
 }
 
@@ -129,13 +145,19 @@ async fn main() -> anyhow::Result<()> {
             concurrency,
             duration,
         } => persist(gateway, grpc, rooms, concurrency, duration).await,
+        Mode::Logins {
+            gateway,
+            rate,
+            accounts,
+            duration,
+            start_when,
+        } => logins(gateway, rate, accounts, duration, start_when).await,
         Mode::Rooms {
             gateway,
             rooms,
             memberships,
             page_sizes,
             walks,
-            pg_url,
-        } => room_list(gateway, rooms, memberships, page_sizes, walks, pg_url).await,
+        } => room_list(gateway, rooms, memberships, page_sizes, walks).await,
     }
 }

@@ -1,13 +1,12 @@
 //! `loadgen rooms`: how `GET /chat/rooms` holds up with many rooms and many
 //! memberships. Makes `rooms` rooms (every other one private) and one
 //! reader who belongs to `memberships` of them, then walks every page of
-//! the reader's listing, timing each page. With `--pg-url`, also counts the
-//! database statements per page (from `pg_stat_database.xact_commit`, every
-//! statement being its own transaction), less the idle rate: a listing
-//! that grows with the page size would show an N+1.
+//! the reader's listing, timing each page. (Statements per page are not
+//! counted here: counters such as `pg_stat_database.xact_commit` also move
+//! with the suite's background work, too much to tell 2 from 5. Count them
+//! with `log_statement = 'all'`, as docs/BENCHMARKS.md shows.)
 
-use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Context, bail};
 use futures::StreamExt;
@@ -22,7 +21,6 @@ pub async fn room_list(
     memberships: usize,
     page_sizes: Vec<u32>,
     walks: usize,
-    pg_url: Option<String>,
 ) -> anyhow::Result<()> {
     let http = reqwest::Client::new();
     let base = gateway.as_str();
@@ -83,8 +81,6 @@ pub async fn room_list(
     for page_size in page_sizes {
         for (label, filter) in [("all", ""), ("joined", "&membership=joined")] {
             let mut pages = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
-            let before = statements(pg_url.as_deref())?;
-            let window = Instant::now();
             let mut listed = 0;
             let mut page_count = 0;
             for _ in 0..walks {
@@ -106,21 +102,9 @@ pub async fn room_list(
                     }
                 }
             }
-            let elapsed = window.elapsed();
-            let per_page = match (before, pg_url.as_deref()) {
-                (Some(before), Some(url)) => {
-                    // pg_stat_database is flushed by each backend about once a second.
-                    tokio::time::sleep(Duration::from_millis(1500)).await;
-                    let after = statements(Some(url))?.unwrap_or(before);
-                    let idle = idle_rate(url).await?;
-                    let busy = (after - before) as f64 - idle * (elapsed.as_secs_f64() + 1.5);
-                    format!(", {:.2} database statements per page", busy / page_count as f64)
-                }
-                _ => String::new(),
-            };
             println!(
                 "page_size {page_size}, membership {label}: {listed} rooms in {} pages per walk; \
-                 page p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms ({page_count} pages){per_page}",
+                 page p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms ({page_count} pages)",
                 page_count / walks.max(1),
                 pages.value_at_quantile(0.5) as f64 / 1000.0,
                 pages.value_at_quantile(0.99) as f64 / 1000.0,
@@ -139,32 +123,4 @@ async fn get(http: &reqwest::Client, url: &str, token: &str) -> anyhow::Result<V
         bail!("{url}: {status} {value}");
     }
     Ok(value)
-}
-
-/// Committed transactions in the suite's database so far, by `psql`.
-fn statements(pg_url: Option<&str>) -> anyhow::Result<Option<i64>> {
-    let Some(url) = pg_url else {
-        return Ok(None);
-    };
-    let out = Command::new("psql")
-        .args([
-            url,
-            "-Atc",
-            "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()",
-        ])
-        .output()
-        .context("running psql")?;
-    if !out.status.success() {
-        bail!("psql: {}", String::from_utf8_lossy(&out.stderr));
-    }
-    Ok(Some(String::from_utf8_lossy(&out.stdout).trim().parse()?))
-}
-
-/// Statements per second with nobody listing (background work and psql's
-/// own queries), to subtract.
-async fn idle_rate(url: &str) -> anyhow::Result<f64> {
-    let before = statements(Some(url))?.unwrap_or(0);
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    let after = statements(Some(url))?.unwrap_or(before);
-    Ok((after - before) as f64 / 3.0)
 }
