@@ -28,6 +28,7 @@ cluster_tests!(
     dms_stay_between_two,
     deleting_a_room_removes_its_messages_and_memberships,
     private_news_reaches_members_only,
+    private_names_do_not_leak,
     people_search_puts_contacts_first,
     bad_membership_input_is_refused,
 );
@@ -729,6 +730,98 @@ async fn private_news_reaches_members_only(cluster: &Cluster) {
         .await;
     assert_eq!(status, 200);
     for s in [ana_socket, ben_socket, cy_socket] {
+        s.close().await;
+    }
+}
+
+/// A private room's name tells outsiders nothing: names are unique among
+/// public rooms only, and a room renamed as it goes private is announced to
+/// outsiders under the name they knew.
+async fn private_names_do_not_leak(cluster: &Cluster) {
+    let app = &cluster.app;
+    let ana = user(app, "names@example.com", "Ana").await;
+    let cy = user(app, "namescy@example.com", "Cy").await;
+
+    let vault = create(app, &ana, "Vault", "private").await;
+    let (status, body) = app
+        .post_json(
+            "/chat/rooms",
+            &json!({"name": "vault", "visibility": "public"}),
+            Some(&cy.token),
+        )
+        .await;
+    assert_eq!(status, 201, "a private room's name is free for others: {body}");
+    let (status, body) = app
+        .post_json(
+            "/chat/rooms",
+            &json!({"name": "VAULT", "visibility": "private"}),
+            Some(&cy.token),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = app
+        .post_json(
+            "/chat/rooms",
+            &json!({"name": "Vault", "visibility": "public"}),
+            Some(&ana.token),
+        )
+        .await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (409, "already_exists"),
+        "public names stay unique: {body}"
+    );
+    // Going public takes the name among public rooms, so it must be free.
+    let (status, body) = app
+        .call(
+            Method::PATCH,
+            &format!("/chat/rooms/{vault}"),
+            Some(&json!({"visibility": "public"})),
+            Some(&ana.token),
+        )
+        .await;
+    assert_eq!((status, error_code(&body)), (409, "already_exists"), "{body}");
+    let (_, room) = app.get(&format!("/chat/rooms/{vault}"), Some(&ana.token)).await;
+    assert_eq!(room["visibility"], "private", "a refused change changes nothing");
+
+    // Renamed while going private: Cy hears it went private, not the new name.
+    let lobby = create(app, &ana, "Lobby", "public").await;
+    let mut cy_socket = socket(&cluster.gateways[1], &cy).await;
+    let mut ana_socket = socket(&cluster.gateways[0], &ana).await;
+    let (status, body) = app
+        .call(
+            Method::PATCH,
+            &format!("/chat/rooms/{lobby}"),
+            Some(&json!({"name": "Merger plans", "visibility": "private"})),
+            Some(&ana.token),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let update = cy_socket.expect("room_updated").await;
+    assert_eq!(
+        (
+            update["room_id"].as_i64(),
+            update["visibility"].as_str(),
+            update["name"].as_str()
+        ),
+        (Some(lobby), Some("private"), Some("Lobby"))
+    );
+    let heard = cy_socket.drain(Duration::from_millis(800)).await;
+    assert!(
+        !format!("{heard:?}").contains("Merger"),
+        "Cy heard the new name: {heard:?}"
+    );
+    let mut names = Vec::new();
+    for _ in 0..2 {
+        let update = ana_socket.expect("room_updated").await;
+        names.push(update["name"].as_str().unwrap_or_default().to_owned());
+    }
+    assert_eq!(
+        names.last().map(String::as_str),
+        Some("Merger plans"),
+        "members hear the new name last"
+    );
+    for s in [ana_socket, cy_socket] {
         s.close().await;
     }
 }

@@ -195,9 +195,9 @@ impl Access {
         }
     }
 
-    fn not_in_dm(&self, what: &str) -> ServiceResult<()> {
+    fn not_in_dm(&self, refusal: impl FnOnce() -> String) -> ServiceResult<()> {
         if self.kind == Kind::Dm {
-            return Err(ServiceError::PermissionDenied(format!("{what} a direct message")));
+            return Err(ServiceError::PermissionDenied(refusal()));
         }
         Ok(())
     }
@@ -205,7 +205,7 @@ impl Access {
     /// May the user add members? Owners and admins of a room.
     pub fn may_add(&self) -> ServiceResult<()> {
         let actor = self.actor()?;
-        self.not_in_dm("nobody can be added to")?;
+        self.not_in_dm(|| "nobody can be added to a direct message".into())?;
         if actor < Role::Admin {
             return Err(ServiceError::PermissionDenied(
                 "only the room's owner and admins can add members".into(),
@@ -218,7 +218,7 @@ impl Access {
     /// anyone but themself; admins remove plain members.
     pub fn may_remove(&self, target: Role) -> ServiceResult<()> {
         let actor = self.actor()?;
-        self.not_in_dm("nobody can be removed from")?;
+        self.not_in_dm(|| "nobody can be removed from a direct message".into())?;
         match (actor, target) {
             (Role::Owner, Role::Owner) => Err(ServiceError::FailedPrecondition(
                 "the owner cannot be removed; hand the room over first".into(),
@@ -237,7 +237,7 @@ impl Access {
     /// that decides who runs the room.
     pub fn may_run(&self, what: &str) -> ServiceResult<()> {
         let actor = self.actor()?;
-        self.not_in_dm(&format!("nobody can {what}"))?;
+        self.not_in_dm(|| format!("a direct message has no owner: nobody can {what}"))?;
         if actor != Role::Owner {
             return Err(ServiceError::PermissionDenied(format!(
                 "only the room's owner can {what}"
@@ -250,7 +250,7 @@ impl Access {
     /// admins of a room.
     pub fn may_update(&self) -> ServiceResult<()> {
         let actor = self.actor()?;
-        self.not_in_dm("nobody can rename or change")?;
+        self.not_in_dm(|| "a direct message cannot be renamed or changed".into())?;
         if actor < Role::Admin {
             return Err(ServiceError::PermissionDenied(
                 "only the room's owner and admins can change it".into(),
@@ -347,6 +347,16 @@ mod tests {
         assert!(dm.may_add().is_err());
         assert!(dm.may_remove(Role::Member).is_err());
         assert!(dm.may_run("delete it").is_err());
+        // Refusals read as sentences.
+        let refusal = |r: ServiceResult<()>| match r {
+            Err(ServiceError::PermissionDenied(m)) => m,
+            other => panic!("expected a refusal, got {other:?}"),
+        };
+        assert_eq!(
+            refusal(dm.may_run("delete it")),
+            "a direct message has no owner: nobody can delete it"
+        );
+        assert_eq!(refusal(dm.may_add()), "nobody can be added to a direct message");
         assert!(matches!(dm.may_leave(), Err(ServiceError::FailedPrecondition(_))));
         assert!(dm_pair(3, 3).is_err());
         assert_eq!(dm_pair(9, 2).unwrap(), (2, 9));

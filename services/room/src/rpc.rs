@@ -160,14 +160,42 @@ impl RoomRpc for RoomService {
                 ..before.clone()
             };
             let members = self.audience(&after).await?;
-            self.publish(
-                Change::new(Event::Updated, &after, caller.user_id, caller.user_id).audience(
-                    before.visibility,
-                    after.visibility,
-                    members,
-                ),
-            )
-            .await;
+            if before.visibility == Visibility::Public
+                && after.visibility == Visibility::Private
+                && after.name != before.name
+            {
+                // Everyone hears that the room went private, under the name
+                // they knew; only members hear the new one.
+                let hidden = Access {
+                    name: before.name.clone(),
+                    ..after.clone()
+                };
+                self.publish(
+                    Change::new(Event::Updated, &hidden, caller.user_id, caller.user_id).audience(
+                        Visibility::Public,
+                        Visibility::Private,
+                        members.clone(),
+                    ),
+                )
+                .await;
+                self.publish(
+                    Change::new(Event::Updated, &after, caller.user_id, caller.user_id).audience(
+                        Visibility::Private,
+                        Visibility::Private,
+                        members,
+                    ),
+                )
+                .await;
+            } else {
+                self.publish(
+                    Change::new(Event::Updated, &after, caller.user_id, caller.user_id).audience(
+                        before.visibility,
+                        after.visibility,
+                        members,
+                    ),
+                )
+                .await;
+            }
         }
         let room = self.room(id, caller.user_id, &token).await?;
         Ok(Response::new(UpdateRoomResponse { room: Some(room) }))

@@ -205,7 +205,14 @@ impl RoomStore {
                 .bind(visibility.as_str())
                 .bind(id)
                 .execute(&mut *tx)
-                .await?;
+                .await
+                .map_err(|e| {
+                    if is_unique_violation(&e) {
+                        ServiceError::AlreadyExists("a public room of this name already exists; rename it first".into())
+                    } else {
+                        e.into()
+                    }
+                })?;
         }
         tx.commit().await?;
         Ok(())
