@@ -18,7 +18,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use support::cluster::Cluster;
 use support::sio::SioClient;
-use support::{TestApp, error_code, error_field};
+use support::{TestApp, User, error_code, error_field};
 
 cluster_tests!(
     outsiders_can_neither_see_join_read_post_nor_type,
@@ -33,17 +33,8 @@ cluster_tests!(
     bad_membership_input_is_refused,
 );
 
-struct User {
-    token: String,
-    id: i64,
-}
-
 async fn user(app: &TestApp, email: &str, name: &str) -> User {
-    let session = app.register(email, name).await;
-    User {
-        token: session["token"].as_str().unwrap().to_owned(),
-        id: session["user"]["id"].as_i64().unwrap(),
-    }
+    app.user(email, name).await
 }
 
 fn with<T>(user: &User, message: T) -> tonic::Request<T> {

@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use support::cluster::Cluster;
 use support::sio::SioClient;
-use support::{Backend, TestApp, spawn_app};
+use support::{Backend, TestApp, User, spawn_app};
 
 cluster_tests!(
     everyone_gets_every_message_once_in_order,
@@ -24,17 +24,8 @@ cluster_tests!(
     a_reconnect_storm_keeps_every_seq_once_in_order,
 );
 
-struct User {
-    token: String,
-    id: i64,
-}
-
 async fn user(app: &TestApp, email: &str, name: &str) -> User {
-    let session = app.register(email, name).await;
-    User {
-        token: session["token"].as_str().unwrap().to_owned(),
-        id: session["user"]["id"].as_i64().unwrap(),
-    }
+    app.user(email, name).await
 }
 
 async fn room(app: &TestApp, owner: &User, name: &str) -> i64 {

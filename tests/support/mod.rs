@@ -394,6 +394,15 @@ impl TestApp {
         body
     }
 
+    /// Registers an account and returns it as a signed-in [`User`].
+    pub async fn user(&self, email: &str, first: &str) -> User {
+        let session = self.register(email, first).await;
+        User {
+            token: session["token"].as_str().expect("token").to_owned(),
+            id: session["user"]["id"].as_i64().expect("user id"),
+        }
+    }
+
     /// A pool on one service's own database, for asserting on rows.
     pub async fn service_db(&self, service: &str) -> AnyPool {
         sqlx::any::install_default_drivers();
@@ -480,4 +489,11 @@ pub fn error_code(body: &Value) -> &str {
 
 pub fn error_field(body: &Value) -> Option<&str> {
     body["error"]["field"].as_str()
+}
+
+/// A signed-in account: its access token and user id.
+#[allow(dead_code)] // not every test binary reads both fields
+pub struct User {
+    pub token: String,
+    pub id: i64,
 }

@@ -3,6 +3,7 @@
 //! removed member's sockets from the room; the messaging service forgets
 //! cached memberships and deletes a deleted room's messages.
 
+use chat_platform::ServiceResult;
 use chat_platform::bus::ROOMS_CHANNEL;
 use chat_proto::events::v1::RoomEvent;
 use chat_proto::events::v1::room_event::Kind;
@@ -52,6 +53,40 @@ impl Change {
 }
 
 impl RoomService {
+    /// Publishes a rename or a change of visibility. A room renamed as it
+    /// goes private is announced twice: to everyone as gone private under
+    /// the name they knew, then to its members under the new name.
+    pub(crate) async fn publish_update(&self, before: &Access, after: &Access, actor: i64) -> ServiceResult<()> {
+        let members = self.audience(after).await?;
+        let changes = if before.visibility == Visibility::Public
+            && after.visibility == Visibility::Private
+            && after.name != before.name
+        {
+            let hidden = Access {
+                name: before.name.clone(),
+                ..after.clone()
+            };
+            vec![
+                Change::new(Kind::Updated, &hidden, actor, actor).audience(
+                    Visibility::Public,
+                    Visibility::Private,
+                    members.clone(),
+                ),
+                Change::new(Kind::Updated, after, actor, actor).audience(
+                    Visibility::Private,
+                    Visibility::Private,
+                    members,
+                ),
+            ]
+        } else {
+            vec![Change::new(Kind::Updated, after, actor, actor).audience(before.visibility, after.visibility, members)]
+        };
+        for change in changes {
+            self.publish(change).await;
+        }
+        Ok(())
+    }
+
     /// Publishes a change. A lost event is logged, never an error for the
     /// caller: the change itself is durable, and subscribers resync after a
     /// bus outage.

@@ -66,7 +66,7 @@ impl RoomService {
     }
 
     /// Everyone in a private room, for telling only them of a change.
-    async fn audience(&self, access: &Access) -> ServiceResult<Vec<i64>> {
+    pub(crate) async fn audience(&self, access: &Access) -> ServiceResult<Vec<i64>> {
         match access.visibility {
             Visibility::Private => self.store.member_ids(access.room_id).await,
             Visibility::Public => Ok(Vec::new()),
@@ -159,43 +159,7 @@ impl RoomRpc for RoomService {
                 visibility: visibility.unwrap_or(before.visibility),
                 ..before.clone()
             };
-            let members = self.audience(&after).await?;
-            if before.visibility == Visibility::Public
-                && after.visibility == Visibility::Private
-                && after.name != before.name
-            {
-                // Everyone hears that the room went private, under the name
-                // they knew; only members hear the new one.
-                let hidden = Access {
-                    name: before.name.clone(),
-                    ..after.clone()
-                };
-                self.publish(
-                    Change::new(Event::Updated, &hidden, caller.user_id, caller.user_id).audience(
-                        Visibility::Public,
-                        Visibility::Private,
-                        members.clone(),
-                    ),
-                )
-                .await;
-                self.publish(
-                    Change::new(Event::Updated, &after, caller.user_id, caller.user_id).audience(
-                        Visibility::Private,
-                        Visibility::Private,
-                        members,
-                    ),
-                )
-                .await;
-            } else {
-                self.publish(
-                    Change::new(Event::Updated, &after, caller.user_id, caller.user_id).audience(
-                        before.visibility,
-                        after.visibility,
-                        members,
-                    ),
-                )
-                .await;
-            }
+            self.publish_update(&before, &after, caller.user_id).await?;
         }
         let room = self.room(id, caller.user_id, &token).await?;
         Ok(Response::new(UpdateRoomResponse { room: Some(room) }))

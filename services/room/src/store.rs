@@ -98,13 +98,7 @@ impl RoomStore {
         .bind(visibility.as_str())
         .fetch_one(&mut *tx)
         .await
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                ServiceError::AlreadyExists(format!("a room named \"{name}\" already exists"))
-            } else {
-                e.into()
-            }
-        })?;
+        .map_err(|e| name_taken(e, format!("a room named \"{name}\" already exists")))?;
         sqlx::query("INSERT INTO room_members (room_id, user_id, joined_at, role) VALUES ($1, $2, $3, 'owner')")
             .bind(id)
             .bind(creator)
@@ -192,13 +186,7 @@ impl RoomStore {
                 .bind(id)
                 .execute(&mut *tx)
                 .await
-                .map_err(|e| {
-                    if is_unique_violation(&e) {
-                        ServiceError::AlreadyExists(format!("a room named \"{}\" already exists", name.as_str()))
-                    } else {
-                        e.into()
-                    }
-                })?;
+                .map_err(|e| name_taken(e, format!("a room named \"{}\" already exists", name.as_str())))?;
         }
         if let Some(visibility) = visibility {
             sqlx::query("UPDATE rooms SET visibility = $1 WHERE id = $2")
@@ -206,13 +194,7 @@ impl RoomStore {
                 .bind(id)
                 .execute(&mut *tx)
                 .await
-                .map_err(|e| {
-                    if is_unique_violation(&e) {
-                        ServiceError::AlreadyExists("a public room of this name already exists; rename it first".into())
-                    } else {
-                        e.into()
-                    }
-                })?;
+                .map_err(|e| name_taken(e, "a public room of this name already exists; rename it first".into()))?;
         }
         tx.commit().await?;
         Ok(())
@@ -402,5 +384,15 @@ impl RoomStore {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?)
+    }
+}
+
+/// A unique violation on a room's name as `already_exists` with `message`;
+/// any other error as it is.
+fn name_taken(e: sqlx::Error, message: String) -> ServiceError {
+    if is_unique_violation(&e) {
+        ServiceError::AlreadyExists(message)
+    } else {
+        e.into()
     }
 }
