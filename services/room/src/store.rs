@@ -99,12 +99,7 @@ impl RoomStore {
         .fetch_one(&mut *tx)
         .await
         .map_err(|e| name_taken(e, format!("a room named \"{name}\" already exists")))?;
-        sqlx::query("INSERT INTO room_members (room_id, user_id, joined_at, role) VALUES ($1, $2, $3, 'owner')")
-            .bind(id)
-            .bind(creator)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+        insert_member(&mut *tx, id, creator, Role::Owner, now).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -219,18 +214,7 @@ impl RoomStore {
 
     /// Adds a member. Returns false when they already were one.
     pub async fn add_member(&self, room_id: i64, user_id: i64, role: Role, now: i64) -> ServiceResult<bool> {
-        let added = sqlx::query(
-            "INSERT INTO room_members (room_id, user_id, joined_at, role) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (room_id, user_id) DO NOTHING",
-        )
-        .bind(room_id)
-        .bind(user_id)
-        .bind(now)
-        .bind(role.as_str())
-        .execute(&self.pool)
-        .await?
-        .rows_affected();
-        Ok(added == 1)
+        insert_member(&self.pool, room_id, user_id, role, now).await
     }
 
     /// Removes a member. Returns false when they were not one.
@@ -352,12 +336,7 @@ impl RoomStore {
             return Ok((id, false));
         };
         for user in [low, high] {
-            sqlx::query("INSERT INTO room_members (room_id, user_id, joined_at, role) VALUES ($1, $2, $3, 'member')")
-                .bind(id)
-                .bind(user)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
+            insert_member(&mut *tx, id, user, Role::Member, now).await?;
         }
         tx.commit().await?;
         Ok((id, true))
@@ -385,6 +364,29 @@ impl RoomStore {
         .fetch_all(&self.pool)
         .await?)
     }
+}
+
+/// Makes `user_id` a member of `room_id` with `role`, alone or within a
+/// transaction. Returns false when they already were one.
+async fn insert_member<'e>(
+    executor: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    room_id: i64,
+    user_id: i64,
+    role: Role,
+    now: i64,
+) -> ServiceResult<bool> {
+    let added = sqlx::query(
+        "INSERT INTO room_members (room_id, user_id, joined_at, role) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (room_id, user_id) DO NOTHING",
+    )
+    .bind(room_id)
+    .bind(user_id)
+    .bind(now)
+    .bind(role.as_str())
+    .execute(executor)
+    .await?
+    .rows_affected();
+    Ok(added == 1)
 }
 
 /// A unique violation on a room's name as `already_exists` with `message`;
