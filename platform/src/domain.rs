@@ -91,6 +91,18 @@ macro_rules! text_newtype {
 }
 text_newtype!(PersonName, RoomName, MessageContent);
 
+/// `id` when it can name a row (ids start at 1); else INVALID_ARGUMENT on
+/// `field`.
+pub fn positive_id(field: &'static str, id: i64) -> Result<i64, ServiceError> {
+    if id <= 0 {
+        return Err(ServiceError::invalid(
+            field,
+            format!("{field} must be a positive integer"),
+        ));
+    }
+    Ok(id)
+}
+
 /// The distinct ids of a batch request, refused when there are more than `max`.
 pub fn unique_ids(mut ids: Vec<i64>, max: usize, field: &'static str) -> Result<Vec<i64>, ServiceError> {
     ids.sort_unstable();

@@ -34,9 +34,7 @@ impl Memberships {
     /// Fails unless `user_id` belongs to `room_id`: NOT_FOUND for a room
     /// that doesn't exist, PERMISSION_DENIED for one the user isn't in.
     pub async fn require(&self, room_id: i64, user_id: i64) -> ServiceResult<()> {
-        if room_id <= 0 {
-            return Err(ServiceError::invalid("room_id", "room_id must be a positive integer"));
-        }
+        chat_platform::domain::positive_id("room_id", room_id)?;
         let cached = self
             .known
             .lock()

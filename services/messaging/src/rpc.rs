@@ -53,9 +53,7 @@ impl MessagingRpc for MessagingService {
     ) -> Result<Response<ListMessagesResponse>, Status> {
         let caller = self.caller(&request).await?;
         let req = request.into_inner();
-        if req.room_id <= 0 {
-            return Err(ServiceError::invalid("room_id", "room_id must be a positive integer").into());
-        }
+        chat_platform::domain::positive_id("room_id", req.room_id)?;
         if req.before_seq < 0 || req.after_seq < 0 {
             return Err(ServiceError::invalid("before_seq", "sequence numbers are positive").into());
         }

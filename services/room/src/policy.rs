@@ -280,9 +280,7 @@ pub fn assignable(raw: i32) -> ServiceResult<Role> {
 
 /// The two members of a DM in the order the table keeps them.
 pub fn dm_pair(a: i64, b: i64) -> ServiceResult<(i64, i64)> {
-    if b <= 0 {
-        return Err(ServiceError::invalid("user_id", "user_id must be a positive integer"));
-    }
+    chat_platform::domain::positive_id("user_id", b)?;
     if a == b {
         return Err(ServiceError::invalid(
             "user_id",

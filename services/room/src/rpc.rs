@@ -1,7 +1,7 @@
 //! The `RoomService` RPCs. Each authenticates the caller, asks [`policy`]
 //! whether they may, changes the store, publishes what changed, and answers.
 
-use chat_platform::domain::RoomName;
+use chat_platform::domain::{RoomName, positive_id};
 use chat_platform::page;
 use chat_platform::token::{AuthUser, bearer};
 use chat_platform::{ServiceError, ServiceResult, now_micros};
@@ -16,18 +16,8 @@ use crate::policy::{self, Access, Kind, Role, Visibility};
 use crate::store::ListFilter;
 use crate::views;
 
-fn positive(field: &'static str, id: i64) -> ServiceResult<i64> {
-    if id <= 0 {
-        return Err(ServiceError::invalid(
-            field,
-            format!("{field} must be a positive integer"),
-        ));
-    }
-    Ok(id)
-}
-
 fn room_id(id: i64) -> ServiceResult<i64> {
-    positive("room_id", id)
+    positive_id("room_id", id)
 }
 
 fn not_found(room_id: i64) -> ServiceError {
@@ -264,7 +254,7 @@ impl RoomRpc for RoomService {
         let (caller, token) = caller(self, &request).await?;
         let req = request.into_inner();
         let id = room_id(req.room_id)?;
-        let user_id = positive("user_id", req.user_id)?;
+        let user_id = positive_id("user_id", req.user_id)?;
         let access = self.access(id, caller.user_id).await?;
         access.may_add()?;
         self.require_user(user_id, &token).await?;
@@ -291,7 +281,7 @@ impl RoomRpc for RoomService {
         let caller = self.verifier.authenticate(&request).await?;
         let req = request.into_inner();
         let id = room_id(req.room_id)?;
-        let user_id = positive("user_id", req.user_id)?;
+        let user_id = positive_id("user_id", req.user_id)?;
         let access = self.access(id, caller.user_id).await?;
         if user_id == caller.user_id {
             let removed = self.leave(access, user_id).await?;
@@ -314,7 +304,7 @@ impl RoomRpc for RoomService {
         let caller = self.verifier.authenticate(&request).await?;
         let req = request.into_inner();
         let id = room_id(req.room_id)?;
-        let user_id = positive("user_id", req.user_id)?;
+        let user_id = positive_id("user_id", req.user_id)?;
         let role = policy::assignable(req.role)?;
         let access = self.access(id, caller.user_id).await?;
         access.may_run("change roles")?;
@@ -345,7 +335,7 @@ impl RoomRpc for RoomService {
         let (caller, token) = caller(self, &request).await?;
         let req = request.into_inner();
         let id = room_id(req.room_id)?;
-        let user_id = positive("user_id", req.user_id)?;
+        let user_id = positive_id("user_id", req.user_id)?;
         let access = self.access(id, caller.user_id).await?;
         access.may_run("hand the room over")?;
         if user_id == caller.user_id {

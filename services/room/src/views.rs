@@ -66,9 +66,7 @@ impl RoomService {
 
     /// Fails with NOT_FOUND unless `user_id` is a registered user.
     pub(crate) async fn require_user(&self, user_id: i64, token: &str) -> ServiceResult<()> {
-        if user_id <= 0 {
-            return Err(ServiceError::invalid("user_id", "user_id must be a positive integer"));
-        }
+        chat_platform::domain::positive_id("user_id", user_id)?;
         if self.profiles(vec![user_id], token).await?.contains_key(&user_id) {
             Ok(())
         } else {
