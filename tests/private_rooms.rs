@@ -223,7 +223,10 @@ async fn outsiders_can_neither_see_join_read_post_nor_type(cluster: &Cluster) {
             messaging.set_typing(with(&cy, typing)).await.unwrap_err().code(),
             tonic::Code::NotFound
         );
-        let stream = StreamEventsRequest { room_ids: vec![room] };
+        let stream = StreamEventsRequest {
+            room_ids: vec![room],
+            ..Default::default()
+        };
         assert_eq!(
             messaging.stream_events(with(&cy, stream)).await.err().map(|e| e.code()),
             Some(tonic::Code::NotFound)
@@ -402,7 +405,13 @@ async fn a_removed_member_stops_receiving_on_either_gateway(cluster: &Cluster) {
         let ack = ben_socket.emit_ack("join_room", json!({"room_id": room})).await;
         assert_eq!(ack["ok"], true, "{ack}");
         let mut stream = messaging
-            .stream_events(with(&ben, StreamEventsRequest { room_ids: vec![room] }))
+            .stream_events(with(
+                &ben,
+                StreamEventsRequest {
+                    room_ids: vec![room],
+                    ..Default::default()
+                },
+            ))
             .await
             .unwrap()
             .into_inner();

@@ -450,6 +450,7 @@ async fn grpc_stream_events_sees_messages() {
         .stream_events(chat_platform::token::with_bearer(
             tonic::Request::new(StreamEventsRequest {
                 room_ids: vec![room_id],
+                ..Default::default()
             }),
             &ana.token,
         ))
@@ -462,6 +463,7 @@ async fn grpc_stream_events_sees_messages() {
                 room_id,
                 content: "over grpc".into(),
                 client_msg_id: String::new(),
+                mentions: Vec::new(),
             }),
             &ana.token,
         ))
@@ -488,6 +490,7 @@ async fn grpc_stream_events_sees_messages() {
     let other = user(&app, "other-stream@example.com", "Oz").await;
     let mut request = tonic::Request::new(StreamEventsRequest {
         room_ids: vec![room_id],
+        ..Default::default()
     });
     request
         .metadata_mut()
@@ -608,6 +611,7 @@ async fn a_reconnect_storm_keeps_every_seq_once_in_order(c: &Cluster) {
                 room_id,
                 content: format!("storm {n}"),
                 client_msg_id: format!("storm-{n}"),
+                mentions: Vec::new(),
             }),
             &sender.token,
         );

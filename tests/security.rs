@@ -74,6 +74,7 @@ async fn send_many(app: &TestApp, who: &User, room_id: i64, n: usize) {
                 room_id,
                 content: format!("m{i}"),
                 client_msg_id: String::new(),
+                mentions: Vec::new(),
             }),
             &who.token,
         );
@@ -457,6 +458,7 @@ async fn logout_closes_the_sessions_sockets_and_streams_everywhere_within_2_s() 
         .stream_events(chat_platform::token::with_bearer(
             tonic::Request::new(StreamEventsRequest {
                 room_ids: vec![room_id],
+                ..Default::default()
             }),
             &ana.token,
         ))

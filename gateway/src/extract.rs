@@ -153,3 +153,15 @@ impl<S: Send + Sync> FromRequestParts<S> for UserId {
         path_id(parts, state, "user_id", "user_id").await.map(Self)
     }
 }
+
+/// The `{mid}` of a `/chat/rooms/{id}/messages/{mid}` path: 400 naming
+/// `message_id` when it is not a positive integer.
+pub struct MessageId(pub i64);
+
+impl<S: Send + Sync> FromRequestParts<S> for MessageId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        path_id(parts, state, "mid", "message_id").await.map(Self)
+    }
+}

@@ -34,6 +34,10 @@ pub const PRESENCE_CHANNEL: &str = "presence";
 pub const ROOMS_CHANNEL: &str = "rooms";
 /// Channel of profile changes (`chat.events.v1.ProfileEvent`), for everyone.
 pub const PROFILES_CHANNEL: &str = "profiles";
+/// Channel of mentions (messaging's `StreamEventsResponse` with a
+/// `Mentioned`): every gateway tells its sockets of the users named,
+/// whichever rooms those sockets follow.
+pub const MENTIONS_CHANNEL: &str = "mentions";
 
 /// Decodes a bus payload by its channel: room and profile channels carry
 /// `chat.events.v1` messages, room and presence channels messaging's

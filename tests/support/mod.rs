@@ -155,7 +155,9 @@ pub fn test_settings(data_dir: PathBuf, database_url: Option<&str>, grpc_addr: &
             database_url: url(Service::Room),
             auth_url: peer.clone(),
             profile_url: peer.clone(),
+            messaging_url: peer.clone(),
             jwt: shared.jwt.clone(),
+            internal_secret: shared.internal_secret.clone(),
             rooms_per_user: shared.limits.rooms_per_user,
         },
         messaging: chat_messaging::Config {

@@ -6,7 +6,10 @@
 //! connection than a handler per event), and every event goes through
 //! [`Incoming`]: its payload, its turn in its room's lane, its ack.
 
-use chat_proto::messaging::v1::{ListMessagesRequest, ListMessagesResponse, Message, SendMessageRequest};
+use chat_proto::messaging::v1::{
+    DeleteMessageRequest, EditMessageRequest, ListChangesRequest, ListMessagesRequest, ListMessagesResponse,
+    MarkReadRequest, Message, SendMessageRequest, ToggleReactionRequest,
+};
 use chat_proto::room::v1::JoinRoomRequest;
 use serde_json::{Value, json};
 use socketioxide::extract::{AckSender, Event, SocketRef, State};
@@ -82,6 +85,10 @@ impl Realtime {
             "send_message" => self.send_message(socket, data).await,
             "typing" => self.typing(socket, data).await,
             "get_messages" => self.get_messages(socket, data).await,
+            "edit_message" => self.edit_message(socket, data).await,
+            "delete_message" => self.delete_message(socket, data).await,
+            "react" => self.react(socket, data).await,
+            "mark_read" => self.mark_read(socket, data).await,
             "authenticate" => self.authenticate(socket, data).await,
             // Presence is tracked from the connection itself.
             "user_online" => Ok(json!({})),
@@ -92,8 +99,11 @@ impl Realtime {
     async fn join_room(&self, socket: &SocketRef, data: Value) -> Result<Value, EventError> {
         let session = self.session(socket, &data).await?;
         let req: wire::JoinRoom = wire::parse(&data)?;
-        if req.since.is_some_and(|s| s < 0) {
-            return Err(EventError::new("invalid_argument", "since must not be negative"));
+        if req.since.is_some_and(|s| s < 0) || req.since_change.is_some_and(|s| s < 0) {
+            return Err(EventError::new(
+                "invalid_argument",
+                "since and since_change must not be negative",
+            ));
         }
         let joined = self
             .clients
@@ -115,8 +125,16 @@ impl Realtime {
                 .await
                 .map(|page| (page.messages, page.has_more)),
         };
-        let (messages, has_more) = match history {
-            Ok(history) => history,
+        let changed = match (history, req.since, req.since_change) {
+            (Ok(history), Some(since), Some(after)) => self
+                .changes_up_to(&session, req.room_id, after, since)
+                .await
+                .map(|changes| (history, changes)),
+            (Ok(history), _, _) => Ok((history, (Vec::new(), following.change_mark))),
+            (Err(e), _, _) => Err(e),
+        };
+        let ((messages, has_more), (changes, last_change)) = match changed {
+            Ok(found) => found,
             Err(e) => {
                 self.abandon(socket, following).await;
                 return Err(e);
@@ -126,7 +144,14 @@ impl Realtime {
         let _ = socket.emit("joined_room", &json!({"room_id": req.room_id, "room": room}));
         let _ = socket.emit(
             "messages_history",
-            &json!({"room_id": req.room_id, "messages": json::messages(&messages), "has_more": has_more, "since": req.since}),
+            &json!({
+                "room_id": req.room_id,
+                "messages": json::messages(&messages),
+                "has_more": has_more,
+                "since": req.since,
+                "changes": json::messages(&changes),
+                "last_change": last_change,
+            }),
         );
         // Only now does the socket take live messages: what the feed
         // delivered meanwhile is sent first, in order, so the socket sees
@@ -164,6 +189,37 @@ impl Realtime {
         // returned was left out.
         let has_more = newest_first.first().is_some_and(|m| m.seq > since + 1);
         Ok((newest_first, has_more))
+    }
+
+    /// The latest state of messages up to seq `until` changed after change
+    /// `after` (those after `until` are in the history already), and the
+    /// change_seq the client holds once it has them.
+    async fn changes_up_to(
+        &self,
+        session: &super::Session,
+        room_id: i64,
+        mut after: i64,
+        until: i64,
+    ) -> Result<(Vec<Message>, i64), EventError> {
+        let mut changed = Vec::new();
+        loop {
+            let page = self
+                .clients
+                .messaging
+                .clone()
+                .list_changes(session.request(ListChangesRequest {
+                    room_id,
+                    after_change: after,
+                    page_size: 100,
+                }))
+                .await?
+                .into_inner();
+            after = page.messages.last().map_or(after, |m| m.change_seq);
+            changed.extend(page.messages.into_iter().filter(|m| m.seq <= until));
+            if !page.has_more {
+                return Ok((changed, after.max(page.last_change)));
+            }
+        }
     }
 
     /// One page of a room's history, as the socket's user.
@@ -217,11 +273,81 @@ impl Realtime {
                 room_id: req.room_id,
                 content: req.content,
                 client_msg_id: req.client_msg_id.unwrap_or_default(),
+                mentions: req.mentions,
             }))
             .await?
             .into_inner();
         let message = response.message.unwrap_or_default();
         Ok(json!({"message": json::MessageJson::from(&message), "created": response.created}))
+    }
+
+    async fn edit_message(&self, socket: &SocketRef, data: Value) -> Result<Value, EventError> {
+        let session = self.session(socket, &data).await?;
+        let req: wire::EditMessage = wire::parse(&data)?;
+        let response = self
+            .clients
+            .messaging
+            .clone()
+            .edit_message(session.request(EditMessageRequest {
+                room_id: req.room_id,
+                message_id: req.message_id,
+                content: req.content,
+            }))
+            .await?
+            .into_inner();
+        Ok(json!({"message": response.message.as_ref().map(json::MessageJson::personal)}))
+    }
+
+    async fn delete_message(&self, socket: &SocketRef, data: Value) -> Result<Value, EventError> {
+        let session = self.session(socket, &data).await?;
+        let req: wire::MessageRef = wire::parse(&data)?;
+        let response = self
+            .clients
+            .messaging
+            .clone()
+            .delete_message(session.request(DeleteMessageRequest {
+                room_id: req.room_id,
+                message_id: req.message_id,
+            }))
+            .await?
+            .into_inner();
+        Ok(json!({"message": response.message.as_ref().map(json::MessageJson::personal)}))
+    }
+
+    async fn react(&self, socket: &SocketRef, data: Value) -> Result<Value, EventError> {
+        let session = self.session(socket, &data).await?;
+        let req: wire::React = wire::parse(&data)?;
+        let response = self
+            .clients
+            .messaging
+            .clone()
+            .toggle_reaction(session.request(ToggleReactionRequest {
+                room_id: req.room_id,
+                message_id: req.message_id,
+                emoji: req.emoji,
+            }))
+            .await?
+            .into_inner();
+        Ok(json!({
+            "message": response.message.as_ref().map(json::MessageJson::personal),
+            "added": response.added,
+        }))
+    }
+
+    async fn mark_read(&self, socket: &SocketRef, data: Value) -> Result<Value, EventError> {
+        let session = self.session(socket, &data).await?;
+        let req: wire::MarkRead = wire::parse(&data)?;
+        let response = self
+            .clients
+            .messaging
+            .clone()
+            .mark_read(session.request(MarkReadRequest {
+                room_id: req.room_id,
+                seq: req.seq,
+            }))
+            .await?
+            .into_inner();
+        Ok(serde_json::to_value(json::UnreadJson::from(&response.unread.unwrap_or_default())).unwrap_or_default())
     }
 
     async fn typing(&self, socket: &SocketRef, data: Value) -> Result<Value, EventError> {

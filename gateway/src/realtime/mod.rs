@@ -45,6 +45,8 @@ pub(crate) struct Following {
     state: Arc<tokio::sync::Mutex<fanout::FeedState>>,
     /// History covers seqs up to here; the feed delivers the ones after.
     pub watermark: i64,
+    /// The feed's change_seq when the socket started following.
+    pub change_mark: i64,
     /// The socket's place among the room's joiners, until it goes live;
     /// `None` for a socket that already was.
     ticket: Option<u64>,
@@ -155,6 +157,7 @@ impl Realtime {
         if let Some(since) = since {
             self.fanout().catch_up_to(room_id, &mut feed, since).await;
         }
+        let change_mark = feed.last_change;
         if live {
             let watermark = feed.last_seq;
             drop(feed);
@@ -162,6 +165,7 @@ impl Realtime {
                 room_id,
                 state,
                 watermark,
+                change_mark,
                 ticket: None,
             });
         }
@@ -173,6 +177,7 @@ impl Realtime {
             room_id,
             state,
             watermark,
+            change_mark,
             ticket: Some(ticket),
         })
     }
@@ -190,8 +195,12 @@ impl Realtime {
             return Ok(());
         };
         let mut feed = following.state.lock().await;
-        for message in feed.end_join(ticket) {
+        let (messages, changes) = feed.end_join(ticket);
+        for message in messages {
             let _ = socket.emit("new_message", &MessageJson::from(&message));
+        }
+        for (event, payload) in changes {
+            let _ = socket.emit(event, &payload);
         }
         socket.leave(fanout::joining_room(following.room_id));
         let mut rooms = session.rooms.lock().await;

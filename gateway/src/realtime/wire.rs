@@ -23,6 +23,52 @@ pub struct JoinRoom {
     pub room_id: i64,
     #[serde(default)]
     pub since: Option<i64>,
+    /// The last change_seq the client holds: changes after it to messages
+    /// up to `since` come back in `messages_history.changes`.
+    #[serde(default)]
+    pub since_change: Option<i64>,
+}
+
+/// A message id: a positive JSON integer.
+fn message_id<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    let id = i64::deserialize(d)?;
+    if id <= 0 {
+        return Err(serde::de::Error::custom("message_id must be a positive integer"));
+    }
+    Ok(id)
+}
+
+#[derive(Deserialize)]
+pub struct EditMessage {
+    #[serde(deserialize_with = "room_id")]
+    pub room_id: i64,
+    #[serde(deserialize_with = "message_id")]
+    pub message_id: i64,
+    pub content: String,
+}
+
+#[derive(Deserialize)]
+pub struct MessageRef {
+    #[serde(deserialize_with = "room_id")]
+    pub room_id: i64,
+    #[serde(deserialize_with = "message_id")]
+    pub message_id: i64,
+}
+
+#[derive(Deserialize)]
+pub struct React {
+    #[serde(deserialize_with = "room_id")]
+    pub room_id: i64,
+    #[serde(deserialize_with = "message_id")]
+    pub message_id: i64,
+    pub emoji: String,
+}
+
+#[derive(Deserialize)]
+pub struct MarkRead {
+    #[serde(deserialize_with = "room_id")]
+    pub room_id: i64,
+    pub seq: i64,
 }
 
 #[derive(Deserialize)]
@@ -38,6 +84,9 @@ pub struct SendMessage {
     pub content: String,
     #[serde(default)]
     pub client_msg_id: Option<String>,
+    /// Ids of members mentioned.
+    #[serde(default)]
+    pub mentions: Vec<i64>,
 }
 
 #[derive(Deserialize)]

@@ -166,6 +166,10 @@ impl Batcher {
                 content: m.content.clone(),
                 client_msg_id: m.client_msg_id.clone(),
                 created_at: m.created_at,
+                edited_at: None,
+                deleted: false,
+                change_seq: 0,
+                mentions: m.mentions.clone(),
             };
             if let Some(key) = key_of(m) {
                 known.insert(key, row.clone());

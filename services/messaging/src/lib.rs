@@ -4,6 +4,10 @@
 //! - [`rpc`]: the `MessagingService` RPCs, each a short function.
 //! - [`store`]: the `messages` and `room_sequences` tables.
 //! - [`batch`]: group commit: concurrent sends into a room share one commit.
+//! - [`changes`]: edits, tombstones, reactions and the per-room change feed (store).
+//! - [`edits`]: who may change a message, and the change events.
+//! - [`reads`]: read positions, unread and mention counts, `read_updated`.
+//! - [`search`]: full-text search (PostgreSQL tsvector, SQLite FTS5).
 //! - [`membership`]: who may read and post where, asked of the room service and cached.
 //! - [`senders`]: a message's author as the room sees them, from the profile service, cached.
 //! - [`typing`]: typing indicators, cleared by the server after [`typing::TYPING_TIMEOUT`].
@@ -15,9 +19,13 @@
 //! which also trigger deleting a removed room's messages.
 
 pub mod batch;
+pub mod changes;
+pub mod edits;
 pub mod membership;
 pub mod presence;
+pub mod reads;
 pub mod rpc;
+pub mod search;
 pub mod senders;
 pub mod store;
 pub mod stream;
@@ -109,6 +117,7 @@ struct Inner {
     members: Memberships,
     senders: Senders,
     typing: Typing,
+    reads: reads::ReadThrottle,
 }
 
 pub async fn build(config: Config, backplane: &Backplane) -> anyhow::Result<MessagingService> {
@@ -135,6 +144,7 @@ pub async fn build(config: Config, backplane: &Backplane) -> anyhow::Result<Mess
             presence: backplane.presence.clone(),
             presence_ttl: config.presence_ttl,
             typing: Typing::default(),
+            reads: Default::default(),
         }),
     };
     service.follow_events().await;
@@ -225,4 +235,14 @@ impl MessagingService {
 enum Caller {
     User(AuthUser),
     Service,
+}
+
+impl Caller {
+    /// Whose `me` reactions show: the user's, none for a service.
+    fn viewer(&self) -> i64 {
+        match self {
+            Caller::User(user) => user.user_id,
+            Caller::Service => 0,
+        }
+    }
 }

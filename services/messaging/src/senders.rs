@@ -116,6 +116,11 @@ impl Senders {
                 content: r.content,
                 create_time: Some(timestamp_from_micros(r.created_at)),
                 client_msg_id: r.client_msg_id.unwrap_or_default(),
+                edit_time: r.edited_at.map(timestamp_from_micros),
+                deleted: r.deleted,
+                reactions: Vec::new(),
+                mentions: r.mentions,
+                change_seq: r.change_seq,
             })
             .collect())
     }

@@ -1,4 +1,6 @@
-//! The messaging service's tables: `messages` and `room_sequences`.
+//! The messaging service's `messages` and `room_sequences` tables: sends
+//! and history. Changes to stored messages are in [`crate::changes`], read
+//! positions in [`crate::reads`], search in [`crate::search`].
 //!
 //! A message's `seq` comes from bumping its room's row in `room_sequences`
 //! inside the insert's transaction: the row lock (PostgreSQL) or the write
@@ -22,6 +24,11 @@ pub struct MessageRow {
     pub content: String,
     pub client_msg_id: Option<String>,
     pub created_at: i64,
+    pub edited_at: Option<i64>,
+    pub deleted: bool,
+    /// The room's change_seq of the latest change to it; 0: never changed.
+    pub change_seq: i64,
+    pub mentions: Vec<i64>,
 }
 
 /// A message to store: what a send carries, already validated.
@@ -32,11 +39,16 @@ pub struct NewMessage {
     pub content: String,
     pub client_msg_id: Option<String>,
     pub created_at: i64,
+    /// Members mentioned (already checked).
+    pub mentions: Vec<i64>,
 }
 
-const COLUMNS: &str = "id, room_id, seq, user_id, content, client_msg_id, created_at";
+pub(crate) const COLUMNS: &str =
+    "id, room_id, seq, user_id, content, client_msg_id, created_at, edited_at, deleted_at, change_seq, mention_ids";
 
-fn message(r: AnyRow) -> MessageRow {
+pub(crate) fn message(r: AnyRow) -> MessageRow {
+    let deleted_at: Option<i64> = r.get(8);
+    let mentions: Option<String> = r.get(10);
     MessageRow {
         id: r.get(0),
         room_id: r.get(1),
@@ -45,7 +57,20 @@ fn message(r: AnyRow) -> MessageRow {
         content: r.get(4),
         client_msg_id: r.get(5),
         created_at: r.get(6),
+        edited_at: r.get(7),
+        deleted: deleted_at.is_some(),
+        change_seq: r.get(9),
+        mentions: mentions.as_deref().map(parse_ids).unwrap_or_default(),
     }
+}
+
+/// Mentioned ids as stored: comma-separated, NULL for none.
+pub(crate) fn mention_column(ids: &[i64]) -> Option<String> {
+    (!ids.is_empty()).then(|| ids.iter().map(i64::to_string).collect::<Vec<_>>().join(","))
+}
+
+fn parse_ids(s: &str) -> Vec<i64> {
+    s.split(',').filter_map(|id| id.parse().ok()).collect()
 }
 
 /// Each message's 1-based place among the batch's messages of its room.
@@ -63,8 +88,8 @@ fn ordinals(batch: &[NewMessage]) -> Vec<i64> {
 
 #[derive(Clone)]
 pub struct MessageStore {
-    pool: AnyPool,
-    backend: Backend,
+    pub(crate) pool: AnyPool,
+    pub(crate) backend: Backend,
 }
 
 impl MessageStore {
@@ -110,27 +135,29 @@ impl MessageStore {
         let ordinals = ordinals(batch);
         let rows: Vec<String> = (0..batch.len())
             .map(|i| {
-                let p = 5 * i;
+                let p = 6 * i;
                 format!(
-                    "(${}::bigint, ${}::bigint, ${}::text, ${}::text, ${}::bigint, {}::bigint)",
+                    "(${}::bigint, ${}::bigint, ${}::text, ${}::text, ${}::bigint, ${}::text, {}::bigint)",
                     p + 1,
                     p + 2,
                     p + 3,
                     p + 4,
                     p + 5,
+                    p + 6,
                     ordinals[i]
                 )
             })
             .collect();
         let sql = sqlx::AssertSqlSafe(format!(
-            "WITH v (room_id, user_id, content, client_msg_id, created_at, ord) AS (VALUES {}), \
+            "WITH v (room_id, user_id, content, client_msg_id, created_at, mention_ids, ord) AS (VALUES {}), \
              c AS (SELECT room_id, COUNT(*) AS n FROM v GROUP BY room_id), \
              s AS ( \
                  INSERT INTO room_sequences (room_id, last_seq) SELECT room_id, n FROM c ORDER BY room_id \
                  ON CONFLICT (room_id) DO UPDATE SET last_seq = room_sequences.last_seq + EXCLUDED.last_seq \
                  RETURNING room_id, last_seq) \
-             INSERT INTO messages (room_id, seq, user_id, content, client_msg_id, created_at) \
-             SELECT v.room_id, s.last_seq - c.n + v.ord, v.user_id, v.content, v.client_msg_id, v.created_at \
+             INSERT INTO messages (room_id, seq, user_id, content, client_msg_id, created_at, mention_ids) \
+             SELECT v.room_id, s.last_seq - c.n + v.ord, v.user_id, v.content, v.client_msg_id, v.created_at, \
+             v.mention_ids \
              FROM v JOIN c ON c.room_id = v.room_id JOIN s ON s.room_id = v.room_id \
              RETURNING id, room_id, seq",
             rows.join(", ")
@@ -141,13 +168,21 @@ impl MessageStore {
                 .bind(m.content.as_str())
                 .bind(m.client_msg_id.as_deref())
                 .bind(m.created_at)
+                .bind(mention_column(&m.mentions))
         });
-        let stored: Vec<(i64, i64, i64)> = query
-            .fetch_all(&self.pool)
-            .await?
-            .into_iter()
-            .map(|r| (r.get(0), r.get(1), r.get(2)))
-            .collect();
+        // Mentions are stored in the same commit: a transaction only when
+        // the batch has any (the statement alone is its own transaction).
+        let with_mentions = batch.iter().any(|m| !m.mentions.is_empty());
+        let mut tx = if with_mentions {
+            Some(self.pool.begin().await?)
+        } else {
+            None
+        };
+        let fetched = match tx.as_mut() {
+            Some(tx) => query.fetch_all(&mut **tx).await?,
+            None => query.fetch_all(&self.pool).await?,
+        };
+        let stored: Vec<(i64, i64, i64)> = fetched.into_iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect();
         // A room's seqs are consecutive: the lowest is its first message's.
         let mut first: HashMap<i64, i64> = HashMap::new();
         for (_, room, seq) in &stored {
@@ -155,7 +190,7 @@ impl MessageStore {
             *lowest = (*lowest).min(*seq);
         }
         let ids: HashMap<(i64, i64), i64> = stored.iter().map(|(id, room, seq)| ((*room, *seq), *id)).collect();
-        batch
+        let stored: Vec<(i64, i64)> = batch
             .iter()
             .zip(&ordinals)
             .map(|(m, ord)| {
@@ -164,7 +199,14 @@ impl MessageStore {
                     ServiceError::Internal(anyhow::anyhow!("a stored message is missing from RETURNING"))
                 })
             })
-            .collect()
+            .collect::<ServiceResult<_>>()?;
+        if let Some(mut tx) = tx {
+            for (m, (id, seq)) in batch.iter().zip(&stored) {
+                insert_mentions(&mut tx, m, *id, *seq).await?;
+            }
+            tx.commit().await?;
+        }
+        Ok(stored)
     }
 
     /// SQLite has no data-modifying CTEs: a transaction whose first
@@ -196,8 +238,8 @@ impl MessageStore {
             });
             let seq = seq.unwrap_or_default();
             let id: i64 = sqlx::query_scalar(
-                "INSERT INTO messages (room_id, seq, user_id, content, client_msg_id, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                "INSERT INTO messages (room_id, seq, user_id, content, client_msg_id, created_at, mention_ids) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
             )
             .bind(m.room_id)
             .bind(seq)
@@ -205,8 +247,10 @@ impl MessageStore {
             .bind(m.content.as_str())
             .bind(m.client_msg_id.as_deref())
             .bind(m.created_at)
+            .bind(mention_column(&m.mentions))
             .fetch_one(&mut *tx)
             .await?;
+            insert_mentions(&mut tx, m, id, seq).await?;
             ids.push((id, seq));
         }
         tx.commit().await?;
@@ -262,19 +306,55 @@ impl MessageStore {
         Ok((rows, more))
     }
 
-    /// Removes a deleted room's messages and sequence.
+    /// Removes a deleted room's messages, reactions, read positions,
+    /// mentions and sequence.
     pub async fn delete_room(&self, room_id: i64) -> ServiceResult<u64> {
         let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM reactions WHERE message_id IN (SELECT id FROM messages WHERE room_id = $1)")
+            .bind(room_id)
+            .execute(&mut *tx)
+            .await?;
         let gone = sqlx::query("DELETE FROM messages WHERE room_id = $1")
             .bind(room_id)
             .execute(&mut *tx)
             .await?
             .rows_affected();
-        sqlx::query("DELETE FROM room_sequences WHERE room_id = $1")
-            .bind(room_id)
-            .execute(&mut *tx)
-            .await?;
+        for table in ["room_sequences", "read_marks", "mentions"] {
+            sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table} WHERE room_id = $1")))
+                .bind(room_id)
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
         Ok(gone)
     }
+
+    /// The room's latest seq and change_seq (0, 0 for a room without messages).
+    pub async fn marks(&self, room_id: i64) -> ServiceResult<(i64, i64)> {
+        let row: Option<(i64, i64)> =
+            sqlx::query_as("SELECT last_seq, last_change FROM room_sequences WHERE room_id = $1")
+                .bind(room_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.unwrap_or_default())
+    }
+}
+
+/// The mention rows of a message just inserted, in its transaction.
+async fn insert_mentions(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    m: &NewMessage,
+    id: i64,
+    seq: i64,
+) -> ServiceResult<()> {
+    for user_id in &m.mentions {
+        sqlx::query("INSERT INTO mentions (user_id, room_id, seq, message_id) VALUES ($1, $2, $3, $4)")
+            .bind(user_id)
+            .bind(m.room_id)
+            .bind(seq)
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
 }

@@ -7,6 +7,9 @@
 //! - [`views`]: rows as protos, with people's public profiles.
 //! - [`events`]: what changed, published on the bus.
 //!
+//! Room lists carry each member room's unread and mention counts, asked of
+//! the messaging service (one batched call, one statement there, per page).
+//!
 //! Every change is published once on the event bus's `rooms` channel as a
 //! `chat.events.v1.RoomEvent`, so gateways and the messaging service hear of
 //! it without this service knowing about them.
@@ -21,10 +24,13 @@ use chat_platform::backplane::Backplane;
 use chat_platform::bus::EventBus;
 use chat_platform::config::{ConfigError, Jwt, Shared};
 use chat_platform::db::{self, DatabaseUrl, Migrations};
+use chat_platform::internal::ServiceTokens;
 use chat_platform::service::Service;
 use chat_platform::token::TokenVerifier;
+use chat_proto::messaging::v1::messaging_service_client::MessagingServiceClient;
 use chat_proto::profile::v1::profile_service_client::ProfileServiceClient;
 use chat_proto::room::v1::room_service_server::RoomServiceServer;
+use secrecy::SecretString;
 use tonic::transport::Channel;
 
 use crate::store::RoomStore;
@@ -34,7 +40,9 @@ pub struct Config {
     pub database_url: DatabaseUrl,
     pub auth_url: String,
     pub profile_url: String,
+    pub messaging_url: String,
     pub jwt: Jwt,
+    pub internal_secret: SecretString,
     /// `ROOMS_PER_USER`: how many rooms one user may create.
     pub rooms_per_user: u32,
 }
@@ -46,7 +54,9 @@ impl Config {
             database_url: DatabaseUrl::for_service(Service::Room, &shared.data_dir)?,
             auth_url: shared.peers.url(Service::Auth).to_owned(),
             profile_url: shared.peers.url(Service::Profile).to_owned(),
+            messaging_url: shared.peers.url(Service::Messaging).to_owned(),
             jwt: shared.jwt.clone(),
+            internal_secret: shared.internal_secret.clone(),
             rooms_per_user: shared.limits.rooms_per_user,
         })
     }
@@ -64,6 +74,8 @@ pub struct RoomService {
     store: RoomStore,
     verifier: TokenVerifier,
     profiles: ProfileServiceClient<Channel>,
+    messaging: MessagingServiceClient<Channel>,
+    tokens: ServiceTokens,
     bus: EventBus,
     db: db::Database,
     rooms_per_user: u32,
@@ -71,14 +83,13 @@ pub struct RoomService {
 
 pub async fn build(config: Config, backplane: &Backplane) -> anyhow::Result<RoomService> {
     let db = db::connect(&config.database_url, Service::Room, Some(&migrations())).await?;
+    let auth = chat_platform::grpc::channel(&config.auth_url)?;
     Ok(RoomService {
         store: RoomStore::new(db.pool.clone()),
-        verifier: TokenVerifier::from_auth_service(
-            &config.jwt,
-            chat_platform::grpc::channel(&config.auth_url)?,
-            &backplane.revocations,
-        ),
+        verifier: TokenVerifier::from_auth_service(&config.jwt, auth.clone(), &backplane.revocations),
+        tokens: ServiceTokens::new("room", config.internal_secret.clone(), auth),
         profiles: ProfileServiceClient::new(chat_platform::grpc::channel(&config.profile_url)?),
+        messaging: MessagingServiceClient::new(chat_platform::grpc::channel(&config.messaging_url)?),
         bus: backplane.bus.clone(),
         db,
         rooms_per_user: config.rooms_per_user,

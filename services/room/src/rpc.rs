@@ -228,17 +228,8 @@ impl RoomRpc for RoomService {
         &self,
         request: Request<CheckMembershipRequest>,
     ) -> Result<Response<CheckMembershipResponse>, Status> {
-        // A user may ask about themself; a service about anyone.
         let asked = request.get_ref().user_id;
-        match self.verifier.authenticate(&request).await {
-            Ok(caller) if asked == caller.user_id => {}
-            Ok(_) => {
-                return Err(ServiceError::PermissionDenied("you may only check your own membership".into()).into());
-            }
-            Err(_) => {
-                self.verifier.authenticate_service(&request).await?;
-            }
-        }
+        self_or_service(self, &request, asked).await?;
         let id = room_id(request.get_ref().room_id)?;
         let access = self.store.access(id, asked).await?;
         let room_exists = access.as_ref().is_some_and(Access::visible);
@@ -401,5 +392,24 @@ impl RoomRpc for RoomService {
         let limit = page::page_size(request.get_ref().page_size, 200, 1000)?;
         let user_ids = self.store.contacts(caller.user_id, limit).await?;
         Ok(Response::new(ListContactsResponse { user_ids }))
+    }
+
+    async fn list_member_room_ids(
+        &self,
+        request: Request<ListMemberRoomIdsRequest>,
+    ) -> Result<Response<ListMemberRoomIdsResponse>, Status> {
+        let asked = request.get_ref().user_id;
+        self_or_service(self, &request, asked).await?;
+        let room_ids = self.store.member_room_ids(asked).await?;
+        Ok(Response::new(ListMemberRoomIdsResponse { room_ids }))
+    }
+}
+
+/// A user may ask about themself; a service about anyone.
+async fn self_or_service<T>(service: &RoomService, request: &Request<T>, asked: i64) -> ServiceResult<()> {
+    match service.verifier.authenticate(request).await {
+        Ok(caller) if asked == caller.user_id => Ok(()),
+        Ok(_) => Err(ServiceError::PermissionDenied("you may only ask about yourself".into())),
+        Err(_) => service.verifier.authenticate_service(request).await.map(|_| ()),
     }
 }

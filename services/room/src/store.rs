@@ -25,6 +25,8 @@ pub struct RoomRow {
     pub member_count: i64,
     /// The caller's role; `None` when not a member.
     pub my_role: Option<Role>,
+    /// When the caller joined; `None` when not a member.
+    pub my_joined_at: Option<i64>,
 }
 
 impl RoomRow {
@@ -56,7 +58,7 @@ pub struct ListFilter {
 /// A room with its member count and the role of `$1` in it.
 const SELECT: &str = "SELECT r.id, r.name, r.created_by, r.created_at, r.visibility, r.kind, r.dm_low, r.dm_high, \
      (SELECT COUNT(*) FROM room_members m WHERE m.room_id = r.id) AS member_count, \
-     me.role \
+     me.role, me.joined_at \
      FROM rooms r LEFT JOIN room_members me ON me.room_id = r.id AND me.user_id = $1";
 
 fn room(r: AnyRow) -> RoomRow {
@@ -72,6 +74,7 @@ fn room(r: AnyRow) -> RoomRow {
         dm_pair: low.zip(high),
         member_count: r.get(8),
         my_role: r.get::<Option<String>, _>(9).map(|role| Role::from_db(&role)),
+        my_joined_at: r.get(10),
     }
 }
 
@@ -353,6 +356,16 @@ impl RoomStore {
     }
 
     /// Users who share a room with `user_id`, most recently joined first.
+    /// Every room the user belongs to, ascending.
+    pub async fn member_room_ids(&self, user_id: i64) -> ServiceResult<Vec<i64>> {
+        Ok(
+            sqlx::query_scalar("SELECT room_id FROM room_members WHERE user_id = $1 ORDER BY room_id")
+                .bind(user_id)
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
     pub async fn contacts(&self, user_id: i64, limit: i64) -> ServiceResult<Vec<i64>> {
         Ok(sqlx::query_scalar(
             "SELECT o.user_id FROM room_members me \

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use chat_platform::error::from_peer;
 use chat_platform::token::with_bearer;
 use chat_platform::{ServiceError, ServiceResult};
+use chat_proto::messaging::v1::{GetUnreadCountsRequest, RoomUnread, UnreadQuery};
 use chat_proto::profile::v1::{BatchGetProfilesRequest, Profile};
 use chat_proto::room::v1::{Member, Room, UserRef};
 use chat_proto::timestamp_from_micros;
@@ -82,20 +83,60 @@ impl RoomService {
             .flatten()
             .collect();
         let profiles = self.profiles(people, token).await?;
+        let mut unread = self.unread(&rows, caller).await?;
         Ok(rows
             .into_iter()
-            .map(|r| Room {
-                id: r.id,
-                created_by: Some(user_ref(r.created_by, &profiles)),
-                create_time: Some(timestamp_from_micros(r.created_at)),
-                member_count: r.member_count,
-                is_member: r.my_role.is_some(),
-                visibility: r.visibility.to_proto() as i32,
-                kind: r.kind.to_proto() as i32,
-                my_role: policy::role_to_proto(r.my_role) as i32,
-                other_user: r.other_user(caller).map(|id| user_ref(id, &profiles)),
-                name: r.name,
+            .map(|r| {
+                let counts = unread.remove(&r.id).unwrap_or_default();
+                Room {
+                    id: r.id,
+                    created_by: Some(user_ref(r.created_by, &profiles)),
+                    create_time: Some(timestamp_from_micros(r.created_at)),
+                    member_count: r.member_count,
+                    is_member: r.my_role.is_some(),
+                    visibility: r.visibility.to_proto() as i32,
+                    kind: r.kind.to_proto() as i32,
+                    my_role: policy::role_to_proto(r.my_role) as i32,
+                    other_user: r.other_user(caller).map(|id| user_ref(id, &profiles)),
+                    name: r.name,
+                    last_seq: counts.last_seq,
+                    last_read_seq: counts.last_read_seq,
+                    unread_count: counts.unread_count,
+                    mention_count: counts.mention_count,
+                }
             })
+            .collect())
+    }
+
+    /// The caller's unread state of the rooms they belong to among `rows`:
+    /// one call to the messaging service (one statement there).
+    async fn unread(&self, rows: &[RoomRow], caller: i64) -> ServiceResult<HashMap<i64, RoomUnread>> {
+        let rooms: Vec<UnreadQuery> = rows
+            .iter()
+            .filter_map(|r| {
+                r.my_joined_at.map(|joined_at| UnreadQuery {
+                    room_id: r.id,
+                    joined_at,
+                })
+            })
+            .collect();
+        if rooms.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let request = self
+            .tokens
+            .request(GetUnreadCountsRequest { user_id: caller, rooms })
+            .await?;
+        Ok(self
+            .messaging
+            .clone()
+            .get_unread_counts(request)
+            .await
+            .map_err(from_peer)?
+            .into_inner()
+            .rooms
+            .into_iter()
+            .map(|r| (r.room_id, r))
             .collect())
     }
 

@@ -36,6 +36,7 @@ pub async fn persist(
                     room_id: rooms[(w + n) % rooms.len()],
                     content: format!("persist {w} {n}"),
                     client_msg_id: String::new(),
+                    mentions: Vec::new(),
                 };
                 let request = chat_platform::token::with_bearer(tonic::Request::new(request), &token);
                 match client.send_message(request).await {

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chat_platform::bus::{
-    self, BusEvent, PRESENCE_CHANNEL, PROFILES_CHANNEL, ROOMS_CHANNEL, SharedSubscriber, room_channel,
+    self, BusEvent, MENTIONS_CHANNEL, PRESENCE_CHANNEL, PROFILES_CHANNEL, ROOMS_CHANNEL, SharedSubscriber, room_channel,
 };
 use chat_platform::internal::ServiceTokens;
 use chat_platform::sessions::{self, SESSIONS_CHANNEL};
@@ -28,6 +28,7 @@ use socketioxide::SocketIo;
 use tokio::sync::{Mutex, broadcast};
 use tonic::transport::Channel;
 
+mod changes;
 mod membership;
 
 use super::session::Session;
@@ -62,6 +63,11 @@ pub struct FeedState {
     /// Live messages the joiners haven't had yet, in seq order: only those
     /// after the lowest joiner's history, and none once no one is joining.
     held: Vec<Message>,
+    /// The highest change_seq emitted to the room's sockets.
+    pub last_change: i64,
+    /// Change events emitted while sockets were joining, for them (each
+    /// joiner gets all; clients skip those they have by change_seq).
+    held_changes: Vec<(&'static str, serde_json::Value)>,
 }
 
 impl FeedState {
@@ -75,17 +81,24 @@ impl FeedState {
     }
 
     /// The socket of `ticket` is done joining (or gave up): returns the
-    /// messages held for it, and lets go of what no joiner needs.
-    pub fn end_join(&mut self, ticket: u64) -> Vec<Message> {
+    /// messages and change events held for it, and lets go of what no
+    /// joiner needs.
+    pub fn end_join(&mut self, ticket: u64) -> (Vec<Message>, Vec<(&'static str, serde_json::Value)>) {
         let Some(watermark) = self.joiners.remove(&ticket) else {
-            return Vec::new();
+            return (Vec::new(), Vec::new());
         };
         let for_it: Vec<Message> = self.held.iter().filter(|m| m.seq > watermark).cloned().collect();
-        match self.joiners.values().min() {
-            Some(lowest) => self.held.retain(|m| m.seq > *lowest),
-            None => self.held.clear(),
-        }
-        for_it
+        let changes = match self.joiners.values().min() {
+            Some(lowest) => {
+                self.held.retain(|m| m.seq > *lowest);
+                self.held_changes.clone()
+            }
+            None => {
+                self.held.clear();
+                std::mem::take(&mut self.held_changes)
+            }
+        };
+        (for_it, changes)
     }
 }
 
@@ -130,7 +143,13 @@ impl Fanout {
             }),
         };
         let events = fanout.inner.shared.events();
-        for channel in [PRESENCE_CHANNEL, ROOMS_CHANNEL, PROFILES_CHANNEL, SESSIONS_CHANNEL] {
+        for channel in [
+            PRESENCE_CHANNEL,
+            ROOMS_CHANNEL,
+            PROFILES_CHANNEL,
+            SESSIONS_CHANNEL,
+            MENTIONS_CHANNEL,
+        ] {
             fanout.inner.shared.acquire(channel).await;
         }
         tokio::spawn(fanout.clone().dispatch(events));
@@ -174,8 +193,9 @@ impl Fanout {
         );
         drop(feeds);
         match self.latest_seq(room_id).await {
-            Ok(seq) => {
+            Ok((seq, change)) => {
                 baseline.last_seq = seq;
+                baseline.last_change = change;
                 Ok(state)
             }
             Err(e) => {
@@ -199,7 +219,8 @@ impl Fanout {
         }
     }
 
-    async fn latest_seq(&self, room_id: i64) -> Result<i64, wire::EventError> {
+    /// The room's latest seq and change_seq.
+    async fn latest_seq(&self, room_id: i64) -> Result<(i64, i64), wire::EventError> {
         let request = self
             .inner
             .tokens
@@ -210,7 +231,7 @@ impl Fanout {
             })
             .await?;
         let page = self.inner.messaging.clone().list_messages(request).await?.into_inner();
-        Ok(page.messages.last().map_or(0, |m| m.seq))
+        Ok((page.messages.last().map_or(0, |m| m.seq), page.last_change))
     }
 
     async fn dispatch(self, mut events: broadcast::Receiver<BusEvent>) {
@@ -244,6 +265,16 @@ impl Fanout {
         let io = &self.inner.io;
         match event.event {
             Some(Event::Message(message)) if channel == room_channel(message.room_id) => self.deliver(message).await,
+            Some(Event::Change(change))
+                if change
+                    .message
+                    .as_ref()
+                    .is_some_and(|m| channel == room_channel(m.room_id)) =>
+            {
+                self.deliver_change(change).await
+            }
+            Some(Event::Read(read)) if channel == room_channel(read.room_id) => self.deliver_read(&read).await,
+            Some(Event::Mention(mention)) if channel == MENTIONS_CHANNEL => self.deliver_mention(&mention).await,
             Some(Event::Typing(typing)) if channel == room_channel(typing.room_id) => {
                 let user = typing
                     .user
@@ -372,6 +403,9 @@ impl Fanout {
                 }
             }
             if !page.has_more || page.messages.is_empty() {
+                if page.last_change > state.last_change {
+                    self.catch_up_changes(room_id, state).await;
+                }
                 return;
             }
         }
