@@ -19,6 +19,7 @@ mod idle;
 mod logins;
 mod persist;
 mod roomlist;
+mod search;
 mod setup;
 mod socket;
 
@@ -102,6 +103,24 @@ enum Mode {
         #[arg(long)]
         start_when: Option<std::path::PathBuf>,
     },
+    /// Search over a large message table (PostgreSQL only: fills it with psql).
+    Search {
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        gateway: String,
+        /// The server's DATABASE_URL.
+        #[arg(long)]
+        database: String,
+        #[arg(long, default_value_t = 100)]
+        rooms: usize,
+        /// How many of them the searching reader belongs to.
+        #[arg(long, default_value_t = 50)]
+        member_rooms: usize,
+        #[arg(long, default_value_t = 1_000_000)]
+        messages: u64,
+        /// Searches per kind.
+        #[arg(long, default_value_t = 400)]
+        queries: usize,
+    },
     /// The room list with many rooms and memberships.
     Rooms {
         #[arg(long, default_value = "http://127.0.0.1:8080")]
@@ -159,5 +178,23 @@ async fn main() -> anyhow::Result<()> {
             page_sizes,
             walks,
         } => room_list(gateway, rooms, memberships, page_sizes, walks).await,
+        Mode::Search {
+            gateway,
+            database,
+            rooms,
+            member_rooms,
+            messages,
+            queries,
+        } => {
+            search::search(search::SearchArgs {
+                gateway,
+                database,
+                rooms,
+                member_rooms,
+                messages,
+                queries,
+            })
+            .await
+        }
     }
 }

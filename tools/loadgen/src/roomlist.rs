@@ -8,10 +8,10 @@
 
 use std::time::Instant;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use futures::StreamExt;
 use hdrhistogram::Histogram;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::setup::*;
 
@@ -113,14 +113,4 @@ pub async fn room_list(
         }
     }
     Ok(())
-}
-
-async fn get(http: &reqwest::Client, url: &str, token: &str) -> anyhow::Result<Value> {
-    let response = http.get(url).bearer_auth(token).send().await?;
-    let status = response.status();
-    let value: Value = response.json().await.unwrap_or(Value::Null);
-    if !status.is_success() {
-        bail!("{url}: {status} {value}");
-    }
-    Ok(value)
 }

@@ -62,3 +62,14 @@ pub async fn rooms(http: &reqwest::Client, base: &str, tokens: &[String], n: usi
     }
     Ok(ids)
 }
+
+/// GET with a bearer token; an error for any non-2xx answer.
+pub async fn get(http: &reqwest::Client, url: &str, token: &str) -> anyhow::Result<Value> {
+    let response = http.get(url).bearer_auth(token).send().await?;
+    let status = response.status();
+    let value: Value = response.json().await.unwrap_or(Value::Null);
+    if !status.is_success() {
+        bail!("{url}: {status} {value}");
+    }
+    Ok(value)
+}
