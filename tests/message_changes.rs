@@ -219,9 +219,27 @@ async fn only_the_sender_or_an_admin_changes_a_message(cluster: &Cluster) {
     let (status, body) = edit(app, &ben, room_id, mid, &"x".repeat(5001)).await;
     assert_eq!((status, error_field(&body)), (400, Some("content")), "{body}");
 
-    // A member may not delete someone else's message; the owner may (gRPC).
+    // A member may not delete someone else's message (on any surface); the
+    // owner may (gRPC).
     let (status, body) = delete(app, &cy, room_id, mid).await;
     assert_eq!((status, error_code(&body)), (403, "permission_denied"), "{body}");
+    refused(
+        &cy_socket
+            .emit_ack("delete_message", json!({"room_id": room_id, "message_id": mid}))
+            .await,
+        "permission_denied",
+    );
+    let denied = messaging
+        .delete_message(with(
+            &cy,
+            DeleteMessageRequest {
+                room_id,
+                message_id: mid,
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(denied.code(), Code::PermissionDenied);
     let tombstone = messaging
         .delete_message(with(
             &ana,
@@ -418,6 +436,23 @@ async fn a_rejoin_with_since_shows_the_final_state(cluster: &Cluster) {
     let fresh = send(app, &ben, room_id, "new 1").await["id"].as_i64().unwrap();
     send(app, &ben, room_id, "new 2").await;
     assert_eq!(edit(app, &ben, room_id, fresh, "new 1, edited").await.0, 200);
+
+    // REST's change feed names the same messages.
+    let (status, feed) = app
+        .get(
+            &format!("/chat/rooms/{room_id}/changes?after_change={since_change}"),
+            Some(&ana.token),
+        )
+        .await;
+    assert_eq!(status, 200, "{feed}");
+    let mut fed: Vec<i64> = feed["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_i64().unwrap())
+        .collect();
+    fed.sort_unstable();
+    assert_eq!(fed, [ids[0], ids[1], ids[2], ids[3], fresh], "{feed}");
 
     // Back, on the other gateway.
     let mut back = socket(&cluster.gateways[1], &ana).await;
@@ -717,6 +752,19 @@ async fn a_mention_reaches_a_member_looking_at_another_room(cluster: &Cluster) {
         cy_socket.emit_ack("join_room", json!({"room_id": elsewhere})).await["ok"],
         true
     );
+    // And a gRPC client of Ben's that streams only the other room.
+    let mut messaging = MessagingServiceClient::new(app.grpc_channel().await);
+    let mut stream = messaging
+        .stream_events(with(
+            &ben,
+            StreamEventsRequest {
+                room_ids: vec![elsewhere],
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
     // Ana mentions Ben over Socket.IO in the other room.
     let mut ana_socket = socket(&cluster.gateways[0], &ana).await;
     let ack = ana_socket
@@ -732,6 +780,13 @@ async fn a_mention_reaches_a_member_looking_at_another_room(cluster: &Cluster) {
     assert_eq!(mention["message"]["mentions"], json!([ben.id]));
     let heard = cy_socket.drain(Duration::from_millis(800)).await;
     assert!(!heard.iter().any(|(name, _)| name == "mentioned"), "{heard:?}");
+    loop {
+        if let Some(Event::Mention(m)) = next(&mut stream).await.event {
+            assert_eq!(m.message.unwrap().room_id, here);
+            assert_eq!(m.user_ids, [ben.id]);
+            break;
+        }
+    }
     assert_eq!(listed(app, &ben, here).await["mention_count"], 1);
     ben_socket.close().await;
     cy_socket.close().await;
