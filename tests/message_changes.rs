@@ -563,6 +563,32 @@ async fn a_resumed_grpc_stream_replays_in_order_without_repeats(cluster: &Cluste
         }
     }
     assert_eq!(live, ["change a3", "message d"]);
+    // Resuming from nothing replays the whole room, beyond one page.
+    let long = room(app, &ana, "Long", &[]).await;
+    for i in 0..130 {
+        send(app, &ana, long, &format!("n{i}")).await;
+    }
+    let mut stream = messaging
+        .stream_events(with(
+            &ana,
+            StreamEventsRequest {
+                resume: vec![RoomPosition {
+                    room_id: long,
+                    ..Default::default()
+                }],
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut seqs = Vec::new();
+    while seqs.len() < 130 {
+        if let Some(Event::Message(m)) = next(&mut stream).await.event {
+            seqs.push(m.seq);
+        }
+    }
+    assert_eq!(seqs, (1..=130).collect::<Vec<i64>>());
     // A negative position is refused.
     let bad = messaging
         .stream_events(with(

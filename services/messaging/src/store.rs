@@ -306,6 +306,26 @@ impl MessageStore {
         Ok((rows, more))
     }
 
+    /// Up to `limit` messages after `after_seq` (0: from the first), in
+    /// ascending seq order, and whether more follow.
+    pub async fn after(&self, room_id: i64, after_seq: i64, limit: i64) -> ServiceResult<(Vec<MessageRow>, bool)> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM messages WHERE room_id = $1 AND seq > $2 ORDER BY seq ASC LIMIT $3"
+        ));
+        let mut rows: Vec<MessageRow> = sqlx::query(sql)
+            .bind(room_id)
+            .bind(after_seq)
+            .bind(limit + 1)
+            .fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .map(message)
+            .collect();
+        let more = rows.len() as i64 > limit;
+        rows.truncate(limit as usize);
+        Ok((rows, more))
+    }
+
     /// Removes a deleted room's messages, reactions, read positions,
     /// mentions and sequence.
     pub async fn delete_room(&self, room_id: i64) -> ServiceResult<u64> {

@@ -169,31 +169,19 @@ impl MessagingService {
         viewer: i64,
         tx: &Sender<Result<StreamEventsResponse, Status>>,
     ) -> Result<(i64, i64), Status> {
-        let store = &self.inner.store;
         let room_id = position.room_id;
         let (mut seq, mut change) = (position.after_seq, position.after_change);
         // The change_seq each replayed message was sent with.
         let mut sent: HashMap<i64, i64> = HashMap::new();
+        self.replay_messages(room_id, &mut seq, viewer, tx, &mut sent).await?;
         loop {
-            let (rows, more) = store.list(room_id, 0, seq, REPLAY_PAGE).await?;
-            let Some(last) = rows.last() else { break };
-            seq = last.seq;
-            for message in self.view(rows, viewer).await? {
-                sent.insert(message.id, message.change_seq);
-                if tx.send(Ok(event(Event::Message(message)))).await.is_err() {
-                    return Err(Status::cancelled("the client went away"));
-                }
-            }
-            if !more {
-                break;
-            }
-        }
-        loop {
-            let (rows, more, _) = store.changes(room_id, change, REPLAY_PAGE).await?;
+            let (rows, more, _) = self.inner.store.changes(room_id, change, REPLAY_PAGE).await?;
             let Some(last) = rows.last() else { break };
             change = last.change_seq;
             for message in self.view(rows, viewer).await? {
-                if sent.get(&message.id) == Some(&message.change_seq) {
+                // Sent after the messages were read: the second pass below
+                // sends it, in this state or a later one.
+                if message.seq > seq || sent.get(&message.id) == Some(&message.change_seq) {
                     continue;
                 }
                 let replayed = MessageChanged {
@@ -210,7 +198,35 @@ impl MessagingService {
                 break;
             }
         }
+        // Messages sent while the changes were read, read now: their live
+        // events (original text) and changes up to here are then skipped.
+        self.replay_messages(room_id, &mut seq, viewer, tx, &mut sent).await?;
         Ok((seq, change))
+    }
+
+    /// Sends the room's messages after `seq`, in order, moving `seq`.
+    async fn replay_messages(
+        &self,
+        room_id: i64,
+        seq: &mut i64,
+        viewer: i64,
+        tx: &Sender<Result<StreamEventsResponse, Status>>,
+        sent: &mut HashMap<i64, i64>,
+    ) -> Result<(), Status> {
+        loop {
+            let (rows, more) = self.inner.store.after(room_id, *seq, REPLAY_PAGE).await?;
+            let Some(last) = rows.last() else { return Ok(()) };
+            *seq = last.seq;
+            for message in self.view(rows, viewer).await? {
+                sent.insert(message.id, message.change_seq);
+                if tx.send(Ok(event(Event::Message(message)))).await.is_err() {
+                    return Err(Status::cancelled("the client went away"));
+                }
+            }
+            if !more {
+                return Ok(());
+            }
+        }
     }
 }
 
