@@ -24,7 +24,8 @@ RATE_LIMITS=off RUST_LOG=warn DATABASE_URL="$PG/$DB" REDIS_URL=redis://127.0.0.1
   REDIS_CHANNEL_PREFIX="search$$:" INTERNAL_SECRET="bench-internal-secret-0123456789" DATA_DIR="$DATA" \
   HTTP_ADDR=127.0.0.1:$HTTP_PORT GRPC_ADDR=127.0.0.1:$GRPC_PORT "$BIN/chat" all >"$DATA/chat.log" 2>&1 &
 SERVER=$!
-trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null; psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)"; rm -rf "$DATA"' EXIT
+# KEEP_DB=1 keeps the database afterwards (to EXPLAIN a query, say).
+trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null; [ -n "${KEEP_DB:-}" ] || psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)"; rm -rf "$DATA"' EXIT
 for _ in $(seq 100); do curl -fs http://127.0.0.1:$HTTP_PORT/health >/dev/null && break; sleep 0.2; done
 "$BIN/loadgen" search --gateway http://127.0.0.1:$HTTP_PORT --database "$PG/$DB" \
   --messages "${MESSAGES:-1000000}" --queries "${QUERIES:-400}"

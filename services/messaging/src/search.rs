@@ -124,6 +124,12 @@ impl MessageStore {
         let in_rooms = in_rooms.join(", ");
         // PostgreSQL's headline options come last.
         let options_at = rooms.len() + 4;
+        // Across many rooms the text match is the selective part: `+ 0`
+        // keeps PostgreSQL from ANDing it with a bitmap of every message of
+        // those rooms (measured: 69 ms instead of 30 ms for a word in 1% of
+        // a million messages, the caller in half the rooms). In one room
+        // the room's index may well be the better start.
+        let room_column = if rooms.len() > 1 { "room_id + 0" } else { "room_id" };
         let (sql, query) = match self.backend {
             Backend::Postgres => (
                 format!(
@@ -133,7 +139,7 @@ impl MessageStore {
                              ts_rank(search, websearch_to_tsquery('english', $1)) AS rank \
                            FROM messages \
                            WHERE search @@ websearch_to_tsquery('english', $1) AND deleted_at IS NULL \
-                             AND room_id IN ({in_rooms}) \
+                             AND {room_column} IN ({in_rooms}) \
                            ORDER BY rank DESC, id DESC LIMIT $2 OFFSET $3) h \
                      ORDER BY h.rank DESC, h.id DESC"
                 ),

@@ -138,9 +138,10 @@ fn seed_sql(rooms: &[i64], messages: u64) -> String {
          CREATE UNIQUE INDEX ON bench_vocab (rank);
          INSERT INTO messages (room_id, seq, user_id, content, created_at)
          SELECT (ARRAY[{ids}])[1 + g % {n}], g / {n} + 1, 1,
-                (SELECT string_agg((SELECT word FROM bench_vocab
-                                     WHERE rank = least(20000, floor(exp(random() * ln(20000)))::int + 1 + 0 * k)), ' ')
-                 FROM generate_series(1, 6 + (g % 10)) k),
+                (SELECT string_agg(v.word, ' ')
+                 FROM (SELECT least(20000, floor(exp(random() * ln(20000)))::int + 0 * g) AS r
+                       FROM generate_series(1, 6 + (g % 10)) k) x
+                 JOIN bench_vocab v ON v.rank = x.r),
                 1700000000000000 + g * 1000
          FROM generate_series(0, {messages} - 1) g;
          INSERT INTO room_sequences (room_id, last_seq)
