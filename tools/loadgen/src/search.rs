@@ -21,6 +21,9 @@ use serde_json::json;
 
 use crate::setup::*;
 
+/// The query string (and extra parameters) of the i-th search of a kind.
+type QueryOf<'a> = Box<dyn Fn(usize) -> String + 'a>;
+
 pub struct SearchArgs {
     pub gateway: String,
     /// The benchmark database (the server's DATABASE_URL).
@@ -84,7 +87,7 @@ pub async fn search(args: SearchArgs) -> anyhow::Result<()> {
 
     // A room the reader is in.
     let one_room = ids[0];
-    let kinds: Vec<(&str, Box<dyn Fn(usize) -> String>)> = vec![
+    let kinds: Vec<(&str, QueryOf)> = vec![
         ("one word, all my rooms", Box::new(|i| words[i % words.len()].clone())),
         (
             "two words, all my rooms",
