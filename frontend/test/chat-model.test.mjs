@@ -14,16 +14,17 @@ test('a new room has no messages and unknown paging', () => {
   assert.equal(c.pending.size, 0);
   assert.equal(c.hasMore, null);
   assert.equal(c.loaded, false);
-  assert.equal(c.unread, 0);
+  assert.equal(c.lastChange, 0);
+  assert.equal(c.divider, null);
   assert.equal(model.lastSeq(c), 0);
   assert.equal(model.firstSeq(c), 0);
 });
 
 test('history and live messages merge by id and show by seq, whatever order they came in', () => {
   const c = model.newConv();
-  model.mergeMessages(c, [msg(13, 3), msg(14, 4)], { meId: ME, live: true }); // live ones first
-  model.mergeMessages(c, [msg(11, 1), msg(12, 2), msg(13, 3)], { meId: ME, readUpTo: 0 }); // then the history, overlapping
-  model.mergeMessages(c, [msg(15, 5), msg(14, 4)], { meId: ME, live: true }); // a catch-up repeating one
+  model.mergeMessages(c, [msg(13, 3), msg(14, 4)], { meId: ME }); // live ones first
+  model.mergeMessages(c, [msg(11, 1), msg(12, 2), msg(13, 3)], { meId: ME }); // then the history, overlapping
+  model.mergeMessages(c, [msg(15, 5), msg(14, 4)], { meId: ME }); // a catch-up repeating one
   assert.deepEqual(seqs(c), [1, 2, 3, 4, 5]);
   assert.equal(c.byId.size, 5);
   assert.equal(model.firstSeq(c), 1);
@@ -32,53 +33,41 @@ test('history and live messages merge by id and show by seq, whatever order they
 
 test('merging counts what was new and skips junk', () => {
   const c = model.newConv();
-  assert.equal(model.mergeMessages(c, [msg(1, 1), null, { seq: 9 }], { meId: ME, readUpTo: 1 }).added, 1);
-  assert.equal(model.mergeMessages(c, [msg(1, 1)], { meId: ME, readUpTo: 1 }).added, 0);
-  assert.equal(model.mergeMessages(c, undefined, { meId: ME, readUpTo: 1 }).added, 0);
+  assert.equal(model.mergeMessages(c, [msg(1, 1), null, { seq: 9 }], { meId: ME }).added, 1);
+  assert.equal(model.mergeMessages(c, [msg(1, 1)], { meId: ME }).added, 0);
+  assert.equal(model.mergeMessages(c, undefined, { meId: ME }).added, 0);
 });
 
 test('own pending messages come last, in the order written, until confirmed by client_msg_id', () => {
   const c = model.newConv();
-  model.mergeMessages(c, [msg(1, 1)], { meId: ME, readUpTo: 0 });
+  model.mergeMessages(c, [msg(1, 1)], { meId: ME });
   c.pending.set('c-b', { client_msg_id: 'c-b', local_at: 20, user: { id: ME } });
   c.pending.set('c-a', { client_msg_id: 'c-a', local_at: 10, user: { id: ME } });
   assert.deepEqual(seqs(c), [1, 'c-a', 'c-b']);
   // Someone else's message with the same client_msg_id confirms nothing of ours.
-  model.mergeMessages(c, [msg(2, 2, OTHER, { client_msg_id: 'c-a' })], { meId: ME, live: true });
+  model.mergeMessages(c, [msg(2, 2, OTHER, { client_msg_id: 'c-a' })], { meId: ME });
   assert.equal(c.pending.size, 2);
   // Ours does, and takes its place by seq; a second copy (ack and event) changes nothing.
-  model.mergeMessages(c, [msg(3, 3, ME, { client_msg_id: 'c-a' })], { meId: ME, live: true });
-  model.mergeMessages(c, [msg(3, 3, ME, { client_msg_id: 'c-a' })], { meId: ME, live: true });
+  model.mergeMessages(c, [msg(3, 3, ME, { client_msg_id: 'c-a' })], { meId: ME });
+  model.mergeMessages(c, [msg(3, 3, ME, { client_msg_id: 'c-a' })], { meId: ME });
   assert.deepEqual(seqs(c), [1, 2, 3, 'c-b']);
 });
 
-test('unread: live messages from others while not looking', () => {
+test('a message held is replaced only by a newer state of it (by change_seq)', () => {
   const c = model.newConv();
-  assert.equal(model.mergeMessages(c, [msg(1, 1), msg(2, 2)], { meId: ME, live: true }).unread, 2);
-  model.mergeMessages(c, [msg(3, 3, ME)], { meId: ME, live: true }); // own: never unread
-  model.mergeMessages(c, [msg(4, 4)], { meId: ME, live: true, seen: true }); // in view: read
-  model.mergeMessages(c, [msg(2, 2)], { meId: ME, live: true }); // a repeat: counted once
-  assert.equal(c.unread, 2);
-});
-
-test('unread: history only past the last seq read, and a room never opened starts from now', () => {
-  const read = model.newConv();
-  const r = model.mergeMessages(read, [msg(1, 1), msg(2, 2), msg(3, 3), msg(4, 4, ME)], { meId: ME, readUpTo: 2 });
-  assert.equal(r.unread, 1); // seq 3; seq 4 is our own
-  assert.equal(read.unread, 1);
-  assert.equal(r.readFrom, undefined);
-
-  const fresh = model.newConv();
-  const f = model.mergeMessages(fresh, [msg(1, 1), msg(2, 2)], { meId: ME });
-  assert.equal(f.unread, 0);
-  assert.equal(f.readFrom, 2); // count from the newest message on
-  assert.equal(model.mergeMessages(model.newConv(), [], { meId: ME }).readFrom, undefined); // nothing to start from
-  assert.equal(model.mergeMessages(model.newConv(), [msg(1, 1)], { meId: ME, live: true }).readFrom, undefined);
+  model.mergeMessages(c, [msg(1, 1, OTHER, { change_seq: 3, content: 'edited' })], { meId: ME });
+  // An older page read before the edit, then a repeat: both ignored.
+  model.mergeMessages(c, [msg(1, 1, OTHER, { change_seq: 0, content: 'original' })], { meId: ME });
+  model.mergeMessages(c, [msg(1, 1, OTHER, { change_seq: 3, content: 'again' })], { meId: ME });
+  assert.equal(c.byId.get(1).content, 'edited');
+  // A catch-up with a later state: taken, and not counted as new.
+  assert.equal(model.mergeMessages(c, [msg(1, 1, OTHER, { change_seq: 5, content: '', deleted: true })], { meId: ME }).added, 0);
+  assert.equal(c.byId.get(1).deleted, true);
 });
 
 test('an answer is the older page only while one is asked for and it ends before what we have', () => {
   const c = model.newConv();
-  model.mergeMessages(c, [msg(51, 51), msg(52, 52)], { meId: ME, readUpTo: 0 });
+  model.mergeMessages(c, [msg(51, 51), msg(52, 52)], { meId: ME });
   c.loaded = true;
   assert.equal(model.isOlderPage(c, [msg(49, 49), msg(50, 50)]), false); // not asked
   c.loadingOlder = true;
@@ -124,10 +113,14 @@ test('unread badges and the tab title', () => {
   assert.equal(model.badgeText(0), '0');
   assert.equal(model.badgeText(99), '99');
   assert.equal(model.badgeText(100), '99+');
-  const convs = new Map([[1, { unread: 2 }], [2, { unread: 5 }], [3, { unread: 7 }]]);
-  const rooms = new Map([[1, { name: 'general' }], [2, { name: 'random' }]]); // room 3 is gone
-  assert.equal(model.unreadTotal(convs, rooms, null), 7);
-  assert.equal(model.unreadTotal(convs, rooms, 2), 2); // the room in view does not count
+  const rooms = new Map([
+    [1, { name: 'general', is_member: true, unread_count: 2 }],
+    [2, { name: 'random', is_member: true, unread_count: 5 }],
+    [3, { name: 'lobby', is_member: false, unread_count: 0 }],
+    [4, { name: 'new', is_member: true }], // no count yet
+  ]);
+  assert.equal(model.unreadTotal(rooms, null), 7);
+  assert.equal(model.unreadTotal(rooms, 2), 2); // the room in view does not count
   assert.equal(model.pageTitle(7, rooms.get(1)), '(7) Chat');
   assert.equal(model.pageTitle(0, rooms.get(1)), 'general — Chat');
   assert.equal(model.pageTitle(0, undefined), 'Chat');

@@ -2,11 +2,13 @@
 // into the stored one when acked (or when its new_message arrives first), and
 // on failure offers Retry with the same client_msg_id (the server keeps one
 // message per id). Offline, pending messages wait and go out on reconnect.
+// Members picked with `@` (mentions.js) go along in `mentions`.
 
 import { newClientMsgId } from '../format.js';
 import { limits } from '../limits.js';
 import * as rules from '../validate.js';
 import { mergeMessages, renderMessages } from './conversation.js';
+import { takeMentions } from './mentions.js';
 import { sendOutcome } from './model.js';
 import { emit, reauthenticate, socket } from './socket.js';
 import { conv, convs, state } from './state.js';
@@ -20,6 +22,7 @@ function sendMessage(content) {
     client_msg_id: newClientMsgId(),
     room_id: roomId,
     content,
+    mentions: takeMentions(content),
     created_at: new Date().toISOString(),
     local_at: performance.now(),
     user: { id: me.id, first_name: me.first_name, last_name: me.last_name, avatar_url: me.avatar_url },
@@ -55,6 +58,7 @@ function emitSend(local) {
   local.queued = false;
   local.inFlight = true;
   const payload = { room_id: local.room_id, content: local.content, client_msg_id: local.client_msg_id };
+  if (local.mentions?.length) payload.mentions = local.mentions;
   emit('send_message', payload, (err, ack) => {
     local.inFlight = false;
     const c = convs.get(local.room_id);
@@ -66,7 +70,7 @@ function emitSend(local) {
         local.queued = true;
         break;
       case 'confirmed':
-        mergeMessages(local.room_id, [outcome.message], { live: true });
+        mergeMessages(local.room_id, [outcome.message]);
         c.pending.delete(local.client_msg_id);
         break;
       case 'reauth':

@@ -6,14 +6,18 @@
 import { ApiError, get } from '../api.js';
 import { updateUser } from '../auth.js';
 import { loadLimits } from '../limits.js';
+import { initActions } from './actions.js';
 import { applyComposerLimits, flushQueued, initComposer } from './composer.js';
 import { initConversation, openRoom, renderConversation } from './conversation.js';
 import { initInvite } from './invite.js';
 import { initMembers, loadMembers, renderMembers } from './members.js';
+import { initMentions } from './mentions.js';
 import { sortRooms } from './model.js';
+import { initReads, loadReads } from './reads.js';
 import { applyRoomLimits, initRooms, loadRooms } from './rooms.js';
+import { initSearch } from './search.js';
 import { feedRoom, initSocket, socket } from './socket.js';
-import { loadLastRead, rooms, state } from './state.js';
+import { rooms, state } from './state.js';
 import { clearAllTypers, initTyping } from './typing.js';
 import { initUi, renderMe, setConn, toast } from './ui.js';
 
@@ -34,7 +38,10 @@ async function onConnect() {
   flushQueued();
   if (state.current) {
     renderMembers();
-    if (reconnect) loadMembers(state.current);
+    if (reconnect) {
+      loadMembers(state.current);
+      loadReads(state.current);
+    }
   }
 }
 
@@ -54,8 +61,9 @@ async function start() {
     const fresh = await get('/auth/me');
     state.me = { ...state.me, ...fresh };
     updateUser(fresh);
-    loadLastRead();
     renderMe();
+    // Read positions live on the server now; forget the ones this page kept.
+    localStorage.removeItem(`chat.lastRead.${state.me.id}`);
   } catch (err) {
     if (!(err instanceof ApiError) || err.status !== 0) toast(err.message, 'error');
   }
@@ -76,10 +84,14 @@ initUi();
 initSocket();
 initRooms();
 initConversation();
+initActions();
+initReads();
+initMentions(); // before the composer: Enter picks a suggestion rather than sending
 initComposer();
 initTyping();
 initMembers();
 initInvite();
+initSearch();
 socket.on('connect', onConnect);
 socket.on('disconnect', onDisconnect);
 window.addEventListener('hashchange', () => {

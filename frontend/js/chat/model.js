@@ -1,7 +1,8 @@
 // The chat page's bookkeeping without the DOM or the socket, so node can test
-// it: a room's messages (history and live merged by id, shown by seq), unread
-// counting, paging, what a send_message ack means, list orders, and what
-// rooms, DMs and roles allow.
+// it: a room's messages (history and live merged by id, shown by seq, a newer
+// state of a message by change_seq), paging, what a send_message ack means,
+// list orders, and what rooms, DMs and roles allow. Unread counts come from
+// the server (see reads-model.js); changes to messages, changes-model.js.
 
 import { fullName } from '../dom.js';
 
@@ -16,8 +17,13 @@ export function newConv() {
     hasMore: null, // older messages exist (null: unknown yet)
     loaded: false, // first history arrived
     loadingOlder: false,
-    unread: 0,
     feed: false, // this socket receives the room's live events
+    lastChange: 0, // the room's highest change_seq heard from the feed (sent back as since_change)
+    reads: null, // userId -> last_read_seq (GET /chat/rooms/{id}/reads, then read_updated)
+    divider: null, // "New messages" goes above the first message from others after this seq
+    dividerShown: false, // the view has been scrolled to the divider once
+    loadWaiters: [], // resolved when the first history arrives (history.js)
+    olderWaiters: [], // resolved when the older page asked for arrives (history.js)
   };
 }
 
@@ -51,29 +57,25 @@ export function orderedMessages(c) {
 
 /**
  * Adds confirmed messages (history or live, in any order) to `c`: each id once,
- * and an own message confirms the pending one with its client_msg_id.
- * Unread: messages from others that this reader has not seen (`seen`: the room
- * is in view on a visible page); live ones always count, history ones only
- * past `readUpTo` (the last seq read here, undefined if never opened).
- * Returns {added, unread, readFrom}: `readFrom` is a seq to start counting
- * from when the room was never opened here (history of a new room), else undefined.
+ * and an own message confirms the pending one with its client_msg_id. A
+ * message already held is replaced only by a newer state of it (a greater
+ * change_seq: edited, deleted or reacted to since). Returns {added}: how many
+ * were new.
  */
-export function mergeMessages(c, list, { meId, live = false, seen = false, readUpTo } = {}) {
+export function mergeMessages(c, list, { meId } = {}) {
   let added = 0;
-  let unread = 0;
   for (const m of list || []) {
     if (!m || m.id === undefined) continue;
     if (m.client_msg_id && c.pending.has(m.client_msg_id) && m.user?.id === meId) c.pending.delete(m.client_msg_id);
-    if (c.byId.has(m.id)) continue;
+    const held = c.byId.get(m.id);
+    if (held) {
+      if ((m.change_seq || 0) > (held.change_seq || 0)) c.byId.set(m.id, m);
+      continue;
+    }
     c.byId.set(m.id, m);
     added++;
-    const fromOther = m.user?.id !== meId;
-    if (fromOther && !seen && (live || (readUpTo !== undefined && m.seq > readUpTo))) unread++;
   }
-  c.unread += unread;
-  let readFrom;
-  if (readUpTo === undefined && !live) readFrom = lastSeq(c) || undefined;
-  return { added, unread, readFrom };
+  return { added };
 }
 
 /**
@@ -116,10 +118,10 @@ export function badgeText(n) {
   return n > 99 ? '99+' : String(n);
 }
 
-/** Unread messages over the rooms still listed, except the one in view. */
-export function unreadTotal(convs, rooms, current) {
+/** Unread messages (the server's counts, kept live) over the rooms we are in, except the one in view. */
+export function unreadTotal(rooms, current) {
   let total = 0;
-  for (const [id, c] of convs) if (rooms.has(id) && id !== current) total += c.unread;
+  for (const [id, room] of rooms) if (room.is_member && id !== current) total += room.unread_count || 0;
   return total;
 }
 

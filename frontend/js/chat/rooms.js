@@ -1,4 +1,5 @@
-// The rooms pane: your rooms and direct messages (with unread badges) and
+// The rooms pane: your rooms and direct messages (with the server's unread
+// counts and a mark for unread mentions, kept live by reads.js) and
 // the other rooms; creating (public or private), joining, leaving, deleting
 // (the owner only, after a confirmation), opening a DM; rooms appearing and
 // disappearing live, including being added to or removed from one.
@@ -10,7 +11,7 @@ import * as rules from '../validate.js';
 import { openRoom, renderConversation, renderRoomActions, renderRoomMeta } from './conversation.js';
 import { badgeText, isDm, pageTitle, roomSections, roomTitle, roomUpdateOutcome, staysListed, unreadTotal } from './model.js';
 import { emit, feedRoom, socket } from './socket.js';
-import { conv, convs, members, rooms, saveLastRead, state, typers } from './state.js';
+import { conv, convs, members, rooms, state, typers } from './state.js';
 import { confirmAction, el, toast } from './ui.js';
 
 export function renderRooms() {
@@ -36,12 +37,16 @@ function roomMark(room) {
   return h('span', { class: 'room-hash', attrs: { 'aria-hidden': 'true' }, text: '#' });
 }
 
-/** A room or DM we are in: a link that opens it, with its unread badge. */
+/** A room or DM we are in: a link that opens it, with its unread badge and a mark for mentions. */
 function roomItem(room) {
-  const c = conv(room.id);
   const active = room.id === state.current;
-  const badge = c.unread > 0
-    ? h('span', { class: 'badge', text: badgeText(c.unread), attrs: { 'aria-label': `${c.unread} unread` } })
+  const unread = active ? 0 : room.unread_count || 0;
+  const mentions = active ? 0 : room.mention_count || 0;
+  const badge = unread > 0
+    ? h('span', { class: 'badge badge-unread', text: badgeText(unread), attrs: { 'aria-label': `${unread} unread` } })
+    : null;
+  const mention = mentions > 0
+    ? h('span', { class: 'badge badge-mention', text: '@', attrs: { 'aria-label': `${mentions} ${mentions === 1 ? 'mention' : 'mentions'} of you`, title: 'You were mentioned' } })
     : null;
   const name = h('span', { class: 'room-name', text: roomTitle(room) });
   if (isDm(room) && room.other_user?.id) name.dataset.nameUser = String(room.other_user.id);
@@ -60,10 +65,11 @@ function roomItem(room) {
     },
     roomMark(room),
     name,
+    mention,
     badge,
   );
   return h('li', {
-    class: `room-item${active ? ' is-active' : ''}${c.unread ? ' has-unread' : ''}`,
+    class: `room-item${active ? ' is-active' : ''}${unread ? ' has-unread' : ''}${mentions ? ' has-mention' : ''}`,
     dataset: { roomId: String(room.id), kind: room.kind || 'room', visibility: room.visibility || 'public' },
   }, link);
 }
@@ -91,7 +97,7 @@ function otherRoomItem(room) {
 }
 
 export function renderUnreadTotal() {
-  const total = unreadTotal(convs, rooms, state.current);
+  const total = unreadTotal(rooms, state.current);
   el.totalUnread.hidden = total === 0;
   el.totalUnread.textContent = badgeText(total);
   document.title = pageTitle(total, state.current ? rooms.get(state.current) : undefined);
@@ -116,8 +122,6 @@ export function removeRoom(id, { silent = false, message } = {}) {
   convs.delete(id);
   members.delete(id);
   typers.delete(id);
-  delete state.lastRead[id];
-  saveLastRead();
   closeIfOpen(id, silent || !room ? null : message || `The room “${roomTitle(room)}” was deleted.`);
   renderRooms();
 }
@@ -156,16 +160,12 @@ function endMembership(id, { message } = {}) {
 
 /**
  * Fetches room `id` into the list (it appeared, or we were added); follows
- * it if we are in it. `fresh`: the room is new, so all its messages are
- * unread (a DM someone opened with us may arrive with its first message).
+ * it if we are in it. Its unread count is the server's (a DM someone opened
+ * with us may arrive with its first message already counted).
  */
-async function fetchRoom(id, { fresh = false } = {}) {
+async function fetchRoom(id) {
   const room = await get(`/chat/rooms/${id}`);
   rooms.set(id, { ...rooms.get(id), ...room });
-  if (fresh && room.is_member && state.lastRead[id] === undefined) {
-    state.lastRead[id] = 0;
-    saveLastRead();
-  }
   if (room.is_member && !conv(id).feed) feedRoom(id);
   renderRooms();
   if (id === state.current) {
@@ -329,7 +329,7 @@ export function initRooms() {
   socket.on('room_created', async ({ room_id } = {}) => {
     if (!room_id || rooms.has(room_id)) return;
     try {
-      await fetchRoom(room_id, { fresh: true });
+      await fetchRoom(room_id);
     } catch {
       // deleted again already, or not visible to us
     }

@@ -38,14 +38,20 @@ export function emit(event, payload, cb = () => {}, timeout = 10_000) {
   socket.timeout(timeout).emit(event, payload, cb);
 }
 
-/** Joins a room's live feed; after a drop, asks only for what was missed. */
+/**
+ * Joins a room's live feed; after a drop, asks only for what was missed:
+ * messages after `since`, and changes to the ones held after `since_change`.
+ */
 export function feedRoom(roomId) {
   const c = conv(roomId);
   c.feed = true;
   if (!socket.connected) return;
   const payload = { room_id: roomId };
   const seq = lastSeq(c);
-  if (c.loaded && seq) payload.since = seq;
+  if (c.loaded && seq) {
+    payload.since = seq;
+    payload.since_change = c.lastChange;
+  }
   emit('join_room', payload, (err, ack) => {
     if (err) return; // a reconnect will try again
     if (ack && ack.ok === false) {
@@ -55,6 +61,12 @@ export function feedRoom(roomId) {
       else if (roomId === state.current) toast(ack.error?.message || 'Could not join the room.', 'error');
     }
   }, 15_000);
+}
+
+/** What to tell the user when an emitted event failed: `err` (no answer) or a refusing `ack`. */
+export function failureText(err, ack, fallback) {
+  if (err) return socket.connected ? 'No answer from the server.' : 'You are offline: try again once reconnected.';
+  return ack?.error?.message || fallback;
 }
 
 let reauthing = null;

@@ -16,11 +16,9 @@ export const state = {
   current: null,
   /** the socket has connected once (a later connect is a reconnect) */
   everConnected: false,
-  /** roomId -> the last seq read here; kept in localStorage per user */
-  lastRead: {},
 };
 
-/** @type {Map<number, object>} rooms from REST, by id */
+/** @type {Map<number, object>} rooms from REST, by id (with the server's last_seq, last_read_seq, unread_count, mention_count, kept live by reads.js) */
 export const rooms = new Map();
 /** roomId -> message state (see newConv in model.js) */
 export const convs = new Map();
@@ -44,23 +42,3 @@ export function conv(roomId) {
   }
   return c;
 }
-
-const lastReadKey = () => `chat.lastRead.${state.me?.id}`;
-
-export function loadLastRead() {
-  try {
-    state.lastRead = JSON.parse(localStorage.getItem(lastReadKey()) || '{}');
-  } catch {
-    state.lastRead = {};
-  }
-}
-
-export function saveLastRead() {
-  try {
-    localStorage.setItem(lastReadKey(), JSON.stringify(state.lastRead));
-  } catch {
-    // storage full or blocked: badges just reset on reload
-  }
-}
-
-loadLastRead();

@@ -3,7 +3,7 @@
 // buttons on narrow screens.
 
 import { logout } from '../auth.js';
-import { $, fillAvatar, fullName } from '../dom.js';
+import { $, fillAvatar, fullName, h } from '../dom.js';
 import { state } from './state.js';
 
 export const el = {
@@ -38,6 +38,14 @@ export const el = {
   dialog: $('#confirm-dialog'),
   inviteDialog: $('#invite-dialog'),
   announcer: $('#announcer'),
+  mentionList: $('#mention-list'),
+  searchForm: $('#search-form'),
+  searchInput: $('#search-input'),
+  searchPanel: $('#search-panel'),
+  searchStatus: $('#search-status'),
+  searchResults: $('#search-results'),
+  searchMore: $('#search-more'),
+  searchClear: $('#search-clear'),
 };
 
 // ---------------------------------------------------------------- header
@@ -51,15 +59,37 @@ export function renderMe() {
   fillAvatar(wrap, me);
 }
 
+/** Puts the keyboard on the element with data-focus-key `key` in the message list, if it is there. */
+export function focusInList(key) {
+  el.list.querySelector(`[data-focus-key="${key}"]`)?.focus();
+}
+
 let toastTimer = null;
-export function toast(text, kind = 'info') {
-  el.toast.textContent = text;
+/**
+ * Shows `text` for a few seconds (longer with an `action`: {label, run}, a
+ * button that runs it and closes the toast).
+ */
+export function toast(text, kind = 'info', action = null) {
+  el.toast.replaceChildren(h('span', { class: 'toast-text', text }));
+  if (action) {
+    el.toast.append(h('button', {
+      type: 'button',
+      class: 'btn btn-sm toast-action',
+      text: action.label,
+      on: {
+        click: () => {
+          el.toast.hidden = true;
+          action.run();
+        },
+      },
+    }));
+  }
   el.toast.dataset.kind = kind;
   el.toast.hidden = false;
   clearTimeout(toastTimer);
   toastTimer = setTimeout(() => {
     el.toast.hidden = true;
-  }, 5000);
+  }, action ? 10_000 : 5000);
 }
 
 let confirmAnswer = null;
