@@ -9,6 +9,9 @@ use clap::Parser;
 
 /// mimalloc: lower per-allocation overhead than glibc's malloc for the many
 /// small, long-lived allocations of idle connections, and faster frees.
+/// The `system-alloc` feature drops it, for heap profilers that only see
+/// the system allocator.
+#[cfg(not(feature = "system-alloc"))]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

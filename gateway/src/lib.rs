@@ -216,6 +216,8 @@ pub fn app(state: AppState) -> Router {
         .layer(TraceLayer::new_for_http())
         // Outside the routes, so it sees /socket.io/ before routing and the fallback.
         .layer(socket_layer)
+        // What a socket keeps of its request: see `trim_socket_request`.
+        .layer(tower::util::MapRequestLayer::new(realtime::trim_socket_request))
         .layer(cors)
         // Outermost: a page of a foreign origin gets nothing, WebSockets included.
         .layer(origin_check)

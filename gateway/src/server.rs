@@ -55,9 +55,10 @@ pub async fn serve(
             .clone()
             .map_request(move |mut request: http::Request<hyper::body::Incoming>| {
                 request.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
-                // hyper's URI is a slice of the connection's read buffer, and
-                // copies of it (axum's `OriginalUri`) outlive a WebSocket
-                // upgrade in the socket's request parts: own it instead.
+                // hyper's URI is a slice of the connection's read buffer: a
+                // copy that outlived the request (axum's `OriginalUri`, which
+                // sockets kept before `realtime::trim_socket_request`) would
+                // pin the whole buffer. Own it instead.
                 if let Ok(owned) = http::Uri::try_from(request.uri().to_string()) {
                     *request.uri_mut() = owned;
                 }

@@ -244,8 +244,14 @@ mod tests {
 /// small allocations. As parsed by hyper they are slices of the connection's
 /// whole read buffer (8–16 KiB), and a socket keeps its request parts for
 /// its whole life: without the copy, every idle connection would keep that
-/// buffer alive.
+/// buffer alive. hyper's upgrade handle is dropped too: the upgrade takes
+/// it from its own copy of the request, and this one would only keep its
+/// channel (and, when it was the only extension, the extensions map) alive.
 fn detach_request_parts(mut parts: Parts) -> Parts {
+    parts.extensions.remove::<hyper::upgrade::OnUpgrade>();
+    if parts.extensions.is_empty() {
+        parts.extensions = http::Extensions::new();
+    }
     let mut headers = http::HeaderMap::with_capacity(parts.headers.len());
     for (name, value) in parts.headers.iter() {
         // A non-standard name is a slice of the buffer too.
