@@ -17,7 +17,7 @@ use chat_platform::{ServiceError, ServiceResult, now_micros};
 use chat_proto::messaging::v1::Reaction;
 use sqlx::{Any, Row, Transaction};
 
-use crate::store::{COLUMNS, MessageRow, MessageStore, message};
+use crate::store::{COLUMNS, MessageRow, MessageStore, message, page};
 
 /// The most distinct emoji on one message.
 pub const MAX_REACTION_EMOJI: i64 = 20;
@@ -169,7 +169,7 @@ impl MessageStore {
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM messages WHERE room_id = $1 AND change_seq > $2 ORDER BY change_seq LIMIT $3"
         ));
-        let mut rows: Vec<MessageRow> = sqlx::query(sql)
+        let rows: Vec<MessageRow> = sqlx::query(sql)
             .bind(room_id)
             .bind(after_change)
             .bind(limit + 1)
@@ -178,8 +178,7 @@ impl MessageStore {
             .into_iter()
             .map(message)
             .collect();
-        let more = rows.len() as i64 > limit;
-        rows.truncate(limit as usize);
+        let (rows, more) = page(rows, limit);
         let (_, last_change) = self.marks(room_id).await?;
         Ok((rows, more, last_change))
     }

@@ -47,20 +47,7 @@ impl Memberships {
         if cached {
             return Ok(());
         }
-        let request = self.tokens.request(CheckMembershipRequest { room_id, user_id }).await?;
-        let answer = self
-            .rooms
-            .clone()
-            .check_membership(request)
-            .await
-            .map_err(from_peer)?
-            .into_inner();
-        if !answer.room_exists {
-            return Err(ServiceError::NotFound(format!("room {room_id} not found")));
-        }
-        if !answer.is_member {
-            return Err(ServiceError::PermissionDenied("join the room first".into()));
-        }
+        self.role(room_id, user_id).await?;
         self.known
             .lock()
             .expect("lock")
@@ -68,8 +55,9 @@ impl Memberships {
         Ok(())
     }
 
-    /// The user's role in the room, asked afresh (for decisions only an
-    /// owner or admin may make); NOT_FOUND / PERMISSION_DENIED as `require`.
+    /// The user's role in the room, asked of the room service now (never
+    /// cached: for decisions only an owner or admin may make); NOT_FOUND /
+    /// PERMISSION_DENIED as `require`.
     pub async fn role(&self, room_id: i64, user_id: i64) -> ServiceResult<Role> {
         let request = self.tokens.request(CheckMembershipRequest { room_id, user_id }).await?;
         let answer = self

@@ -64,6 +64,14 @@ pub(crate) fn message(r: AnyRow) -> MessageRow {
     }
 }
 
+/// The first `limit` of `rows` (read with `limit + 1`), and whether there
+/// were more.
+pub(crate) fn page(mut rows: Vec<MessageRow>, limit: i64) -> (Vec<MessageRow>, bool) {
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    (rows, more)
+}
+
 /// Mentioned ids as stored: comma-separated, NULL for none.
 pub(crate) fn mention_column(ids: &[i64]) -> Option<String> {
     (!ids.is_empty()).then(|| ids.iter().map(i64::to_string).collect::<Vec<_>>().join(","))
@@ -267,63 +275,57 @@ impl MessageStore {
         after_seq: i64,
         limit: i64,
     ) -> ServiceResult<(Vec<MessageRow>, bool)> {
-        let mut rows: Vec<MessageRow> = if after_seq > 0 {
-            let sql = sqlx::AssertSqlSafe(format!(
-                "SELECT {COLUMNS} FROM messages WHERE room_id = $1 AND seq > $2 AND ($3 = 0 OR seq < $3) \
-                 ORDER BY seq ASC LIMIT $4"
-            ));
-            sqlx::query(sql)
-                .bind(room_id)
-                .bind(after_seq)
-                .bind(before_seq)
-                .bind(limit + 1)
-                .fetch_all(&self.pool)
-                .await?
-                .into_iter()
-                .map(message)
-                .collect()
-        } else {
-            let sql = sqlx::AssertSqlSafe(format!(
-                "SELECT {COLUMNS} FROM messages WHERE room_id = $1 AND ($2 = 0 OR seq < $2) \
-                 ORDER BY seq DESC LIMIT $3"
-            ));
-            let mut newest_first: Vec<MessageRow> = sqlx::query(sql)
-                .bind(room_id)
-                .bind(before_seq)
-                .bind(limit + 1)
-                .fetch_all(&self.pool)
-                .await?
-                .into_iter()
-                .map(message)
-                .collect();
-            let more = newest_first.len() as i64 > limit;
-            newest_first.truncate(limit as usize);
-            newest_first.reverse();
-            return Ok((newest_first, more));
-        };
-        let more = rows.len() as i64 > limit;
-        rows.truncate(limit as usize);
-        Ok((rows, more))
-    }
-
-    /// Up to `limit` messages after `after_seq` (0: from the first), in
-    /// ascending seq order, and whether more follow.
-    pub async fn after(&self, room_id: i64, after_seq: i64, limit: i64) -> ServiceResult<(Vec<MessageRow>, bool)> {
+        if after_seq > 0 {
+            return self.range(room_id, after_seq, before_seq, limit).await;
+        }
         let sql = sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM messages WHERE room_id = $1 AND seq > $2 ORDER BY seq ASC LIMIT $3"
+            "SELECT {COLUMNS} FROM messages WHERE room_id = $1 AND ($2 = 0 OR seq < $2) \
+             ORDER BY seq DESC LIMIT $3"
         ));
-        let mut rows: Vec<MessageRow> = sqlx::query(sql)
+        let newest_first: Vec<MessageRow> = sqlx::query(sql)
             .bind(room_id)
-            .bind(after_seq)
+            .bind(before_seq)
             .bind(limit + 1)
             .fetch_all(&self.pool)
             .await?
             .into_iter()
             .map(message)
             .collect();
-        let more = rows.len() as i64 > limit;
-        rows.truncate(limit as usize);
+        let (mut rows, more) = page(newest_first, limit);
+        rows.reverse();
         Ok((rows, more))
+    }
+
+    /// Up to `limit` messages after `after_seq` (0: from the first), in
+    /// ascending seq order, and whether more follow.
+    pub async fn after(&self, room_id: i64, after_seq: i64, limit: i64) -> ServiceResult<(Vec<MessageRow>, bool)> {
+        self.range(room_id, after_seq, 0, limit).await
+    }
+
+    /// Up to `limit` messages with `after_seq < seq < before_seq` (0: no
+    /// upper bound), ascending, and whether more follow.
+    async fn range(
+        &self,
+        room_id: i64,
+        after_seq: i64,
+        before_seq: i64,
+        limit: i64,
+    ) -> ServiceResult<(Vec<MessageRow>, bool)> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM messages WHERE room_id = $1 AND seq > $2 AND ($3 = 0 OR seq < $3) \
+             ORDER BY seq ASC LIMIT $4"
+        ));
+        let rows: Vec<MessageRow> = sqlx::query(sql)
+            .bind(room_id)
+            .bind(after_seq)
+            .bind(before_seq)
+            .bind(limit + 1)
+            .fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .map(message)
+            .collect();
+        Ok(page(rows, limit))
     }
 
     /// Removes a deleted room's messages, reactions, read positions,
