@@ -16,7 +16,7 @@ export function h(tag, props = {}, ...children) {
     else if (k === 'on') for (const [ev, fn] of Object.entries(v)) el.addEventListener(ev, fn);
     else el[k] = v;
   }
-  for (const c of children.flat()) {
+  for (const c of children.flat(Infinity)) {
     if (c === null || c === undefined || c === false) continue;
     el.append(typeof c === 'string' || typeof c === 'number' ? document.createTextNode(String(c)) : c);
   }

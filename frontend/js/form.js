@@ -6,7 +6,10 @@ import { $ } from './dom.js';
 export function fieldError(form, field, message) {
   const input = form.elements.namedItem(field);
   const slot = $(`[data-error-for="${field}"]`, form);
-  if (slot) slot.textContent = message || '';
+  if (slot) {
+    slot.textContent = message || '';
+    slot.classList.remove('field-error-soft'); // an error now, not a hint while typing: red, like its box
+  }
   if (input && input.setAttribute) {
     if (message) input.setAttribute('aria-invalid', 'true');
     else input.removeAttribute('aria-invalid');

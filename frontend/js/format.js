@@ -11,9 +11,12 @@ export function typingText(names) {
 const sameDay = (a, b) =>
   a.getFullYear() === b.getFullYear() && a.getMonth() === b.getMonth() && a.getDate() === b.getDate();
 
-/** "14:03" */
-export function timeOf(date) {
-  return date.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
+let timeFormat = null;
+/** The time of day in the reader's locale: "3:09 PM", "15:09" (no leading zero where the locale has none). */
+export function timeOf(date, locale) {
+  if (locale) return new Intl.DateTimeFormat(locale, { hour: 'numeric', minute: '2-digit' }).format(date);
+  timeFormat ||= new Intl.DateTimeFormat(undefined, { hour: 'numeric', minute: '2-digit' });
+  return timeFormat.format(date);
 }
 
 /** "Today", "Yesterday", or a date. */

@@ -3,10 +3,12 @@ import { logout, requireAuth, updateUser } from './auth.js';
 import { $, fillAvatar } from './dom.js';
 import { clearErrors, fieldError, guardSubmit, liveValidate, showServerError } from './form.js';
 import { limits, loadLimits, megabytes } from './limits.js';
+import { keepPresence } from './presence.js';
 import * as rules from './validate.js';
 
 const session = requireAuth();
 if (!session) throw new Error('not signed in');
+keepPresence(); // online for the others while here, as on the chat page
 
 let me = session.user;
 const notice = $('#notice');

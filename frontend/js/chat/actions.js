@@ -3,18 +3,21 @@
 // for the sender or a room's owner or admin), deleting after a confirmation,
 // the reactions under a message (click toggles), and `message_updated`,
 // `message_deleted`, `reaction_changed` applied by change_seq
-// (changes-model.js). Editing in place is edit.js.
+// (changes-model.js). Editing in place is edit.js. On a narrow screen a tap
+// on a message opens its menu (and shows its time); "More reactions" opens
+// the emoji picker (emoji.js).
 
 import { h } from '../dom.js';
 import { QUICK_EMOJI, applyMessage, applyReaction, messageActions, reactionLabel } from './changes-model.js';
 import { renderMessages } from './conversation.js';
 import { dropEdit, startEdit } from './edit.js';
+import { openEmojiPicker } from './emoji.js';
 import { isDm } from './model.js';
 import { noteDeleted } from './reads-model.js';
 import { renderRooms } from './rooms.js';
 import { emit, failureText, socket } from './socket.js';
 import { convs, rooms, state } from './state.js';
-import { confirmAction, el, focusInList as focusKey, toast } from './ui.js';
+import { confirmAction, el, focusInList as focusKey, narrowRooms, toast } from './ui.js';
 
 /** The message whose menu is open: {roomId, id}, or null. */
 let menu = null;
@@ -70,7 +73,14 @@ export function messageMenu(m) {
       dataset: { focusKey: `quick-${m.id}-${i}`, emoji },
       attrs: { 'aria-label': `React with ${emoji}` },
       on: { click: () => react(m, emoji, { closing: true }) },
-    }))),
+    })), h('button', {
+      type: 'button',
+      class: 'btn btn-ghost btn-sm msg-more-react',
+      text: '+',
+      dataset: { focusKey: `more-${m.id}` },
+      attrs: { 'aria-label': 'More reactions', 'aria-haspopup': 'dialog' },
+      on: { click: () => openEmojiPicker((emoji) => react(m, emoji, { closing: true })) },
+    })),
     can.edit ? h('button', { type: 'button', class: 'btn btn-ghost btn-sm', text: 'Edit', dataset: { focusKey: `edit-${m.id}` }, on: { click: () => { menu = null; startEdit(m); } } }) : null,
     can.delete ? h('button', { type: 'button', class: 'btn btn-danger btn-sm', text: 'Delete', dataset: { focusKey: `delete-${m.id}` }, on: { click: () => remove(m) } }) : null,
   );
@@ -193,12 +203,34 @@ function onReaction(event = {}) {
   if (c && applyReaction(c, event, state.me.id)) rerender(event.room_id);
 }
 
+/**
+ * On a narrow screen (touch, no hover), a tap on a message's text or
+ * empty space toggles its menu; links, buttons and boxes keep their taps.
+ * Returns whether the tap was taken.
+ */
+function onTap(e) {
+  if (!narrowRooms.matches) return false;
+  const node = e.target.closest?.('.msg[data-msg-id]');
+  if (!node || e.target.closest('a, button, input, textarea, .msg-menu, .reactions')) return false;
+  if (getSelection()?.type === 'Range') return false; // selecting text, not tapping
+  const m = convs.get(state.current)?.byId.get(Number(node.dataset.msgId));
+  if (!m || !actionsOf(m).react) return false;
+  toggleMenu(m);
+  return true;
+}
+
 export function initActions() {
   socket.on('message_updated', onUpdated);
   socket.on('message_deleted', onDeleted);
   socket.on('reaction_changed', onReaction);
-  // A click elsewhere closes a message's menu.
+  el.list.addEventListener('click', (e) => {
+    if (onTap(e)) e.stopPropagation();
+  });
+  // A click elsewhere closes a message's menu; so does Escape, wherever the keyboard is.
   document.addEventListener('click', (e) => {
     if (menu && !e.target.closest?.('.msg-menu, .msg-actions-toggle')) closeMenu();
+  });
+  document.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape' && menu && !document.querySelector('dialog[open]')) closeMenu();
   });
 }

@@ -81,6 +81,15 @@ export function messageActions(m, { meId, role = null, dm = false } = {}) {
   return { react: true, edit: own, delete: own || moderator };
 }
 
+/** Our last message that may still be edited (↑ in an empty box), from `ordered` (by seq), or null. */
+export function changeableLast(ordered, meId) {
+  for (let i = ordered.length - 1; i >= 0; i--) {
+    const m = ordered[i];
+    if (m.user?.id === meId && messageActions(m, { meId }).edit) return m;
+  }
+  return null;
+}
+
 /** The label of a reaction button, for screen readers. */
 export function reactionLabel({ emoji, count, me }) {
   const people = `${count} ${count === 1 ? 'reaction' : 'reactions'}`;

@@ -2,18 +2,37 @@
 // into the stored one when acked (or when its new_message arrives first), and
 // on failure offers Retry with the same client_msg_id (the server keeps one
 // message per id). Offline, pending messages wait and go out on reconnect.
-// Members picked with `@` (mentions.js) go along in `mentions`.
+// Members picked with `@` (mentions.js) go along in `mentions`. What is
+// typed and not sent stays with its room (drafts-model.js), across room
+// switches and reloads; ↑ in an empty box edits our last message.
 
 import { newClientMsgId } from '../format.js';
 import { limits } from '../limits.js';
 import * as rules from '../validate.js';
+import { changeableLast } from './changes-model.js';
 import { mergeMessages, renderMessages } from './conversation.js';
+import { draftStore } from './drafts-model.js';
+import { startEdit } from './edit.js';
+import { openEmojiPicker } from './emoji.js';
 import { takeMentions } from './mentions.js';
-import { sendOutcome } from './model.js';
+import { orderedMessages, sendOutcome } from './model.js';
 import { emit, reauthenticate, socket } from './socket.js';
 import { conv, convs, state } from './state.js';
 import { typingSettled } from './typing.js';
 import { el, toast } from './ui.js';
+
+const drafts = draftStore(localStorage, state.me.id);
+
+/** The box shows room `roomId`'s draft (or nothing, with no room). */
+export function showDraft(roomId) {
+  el.input.value = roomId ? drafts.get(roomId) : '';
+  autosize();
+}
+
+/** Room `roomId` is gone: so is its draft. */
+export function dropDraft(roomId) {
+  drafts.clear(roomId);
+}
 
 function sendMessage(content) {
   const roomId = state.current;
@@ -95,8 +114,23 @@ export function flushQueued() {
 }
 
 function autosize() {
+  if (!el.input.value) {
+    // Empty: one line, whatever the placeholder (a long one would wrap and count).
+    el.input.style.height = '';
+    return;
+  }
   el.input.style.height = 'auto';
   el.input.style.height = `${Math.min(el.input.scrollHeight, 160)}px`;
+}
+
+/** Puts `emoji` at the caret (in place of a selection) and the keyboard back in the box. */
+function insertEmoji(emoji) {
+  const { input } = el;
+  const start = input.selectionStart ?? input.value.length;
+  const end = input.selectionEnd ?? start;
+  input.setRangeText(emoji, start, end, 'end');
+  input.focus();
+  input.dispatchEvent(new Event('input', { bubbles: true })); // resize, draft, typing
 }
 
 /** Takes the message length limit from /config once it is known. */
@@ -115,6 +149,7 @@ export function initComposer() {
       return;
     }
     sendMessage(content);
+    drafts.clear(state.current);
     el.input.value = '';
     autosize();
     typingSettled();
@@ -124,8 +159,18 @@ export function initComposer() {
     if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
       e.preventDefault();
       el.composer.requestSubmit();
+    } else if (e.key === 'ArrowUp' && !el.input.value && !e.altKey && !e.ctrlKey && !e.metaKey && !e.shiftKey && state.current) {
+      const last = changeableLast(orderedMessages(conv(state.current)), state.me.id);
+      if (!last) return;
+      e.preventDefault();
+      startEdit(last);
     }
   });
 
-  el.input.addEventListener('input', autosize);
+  el.input.addEventListener('input', () => {
+    autosize();
+    if (state.current) drafts.set(state.current, el.input.value);
+  });
+
+  el.emoji.addEventListener('click', () => openEmojiPicker(insertEmoji));
 }

@@ -1,22 +1,27 @@
 // The conversation in the middle: opening a room, its messages grouped by
 // sender and day (history and live merged by seq, own pending ones last, a
-// "New messages" divider), and one message shown highlighted. Paging back
-// through older messages is in history.js; one message's element, message.js.
+// "New messages" divider), and one message shown highlighted. Scrolled up,
+// new messages leave the view where it is: a divider marks the first of them
+// and "Jump to latest" counts them (they are marked read once seen). Paging
+// back through older messages is in history.js; one message's element,
+// message.js.
 
 import { fullName, h } from '../dom.js';
 import { dayLabel, groupMessages } from '../format.js';
 import { applyMessage, noteChange } from './changes-model.js';
+import { dropDraft, showDraft } from './composer.js';
 import { initHistory, isOlderAnswer, onOlder } from './history.js';
 import { loadMembers, renderMembers } from './members.js';
 import { groupEl, userOf } from './message.js';
 import * as model from './model.js';
+import { notifyMessage, renderMute } from './notify.js';
 import { firstUnreadId } from './reads-model.js';
 import { loadReads, markRead, noteArrivals, prepareDivider, seenLine } from './reads.js';
 import { renderRooms, renderUnreadTotal } from './rooms.js';
 import { feedRoom, socket } from './socket.js';
 import { conv, rooms, state } from './state.js';
 import { clearTyper, renderTyping, stopTyping } from './typing.js';
-import { closePane, el } from './ui.js';
+import { closePane, el, focusAfterClose } from './ui.js';
 
 /** The message shown highlighted (after a search), or null. */
 let highlightId = null;
@@ -26,11 +31,14 @@ export function openRoom(id) {
   const room = rooms.get(id);
   if (!room) return;
   if (state.current && state.current !== id) stopTyping();
-  if (state.current !== id) {
+  const changed = state.current !== id;
+  if (changed) {
     highlightId = null;
     prepareDivider(id);
+    conv(id).unseen = 0;
   }
   state.current = id;
+  if (changed) showDraft(id);
   localStorage.setItem(`chat.lastRoom.${state.me.id}`, String(id));
   history.replaceState(null, '', `#room=${id}`);
   if (!conv(id).feed) feedRoom(id);
@@ -47,8 +55,12 @@ export function renderConversation({ scroll } = {}) {
   el.empty.hidden = !!room;
   el.input.disabled = !room;
   el.send.disabled = !room;
+  el.emoji.disabled = !room;
   renderRoomActions();
   if (!room) {
+    el.input.placeholder = 'Choose a room to write in';
+    showDraft(null);
+    el.jump.hidden = true;
     el.title.textContent = 'Choose a room';
     el.meta.textContent = '';
     el.list.replaceChildren();
@@ -64,11 +76,21 @@ export function renderConversation({ scroll } = {}) {
   const dm = model.isDm(room);
   el.title.textContent = dm ? model.roomTitle(room) : `# ${room.name}`;
   renderRoomMeta();
-  el.input.placeholder = `Message ${dm ? model.roomTitle(room) : `#${room.name}`}`;
+  el.input.placeholder = model.composerPlaceholder(room);
   renderMessages({ scroll });
   renderTyping();
   renderMembers();
-  markRead();
+  markRead({ force: scroll === 'bottom' });
+}
+
+/**
+ * Room `id` in view went away (deleted, left, removed from it): nothing of
+ * it stays in the composer, and the keyboard, if it was in the
+ * conversation or nowhere, goes to the room list.
+ */
+export function closedRoom(id) {
+  dropDraft(id);
+  focusAfterClose();
 }
 
 export function renderRoomMeta() {
@@ -83,6 +105,7 @@ export function renderRoomActions() {
   el.leave.hidden = !can.leave;
   el.delete.hidden = !can.delete;
   if (!can.invite && el.inviteDialog.open) el.inviteDialog.close();
+  renderMute();
 }
 
 /** The "New messages" line. */
@@ -131,7 +154,10 @@ export function renderMessages({ scroll } = {}) {
   el.historyStart.hidden = !(c.loaded && c.hasMore === false && c.byId.size > 0);
   el.historyStart.textContent = model.isDm(rooms.get(roomId)) ? 'This is the beginning of the conversation.' : 'This is the beginning of the room.';
 
-  if (scroll === 'bottom' || (scroll === undefined && atBottom)) s.scrollTop = s.scrollHeight;
+  if (scroll === 'bottom' || (scroll === undefined && atBottom)) {
+    s.scrollTop = s.scrollHeight;
+    c.unseen = 0;
+  }
   else if (scroll === 'keep-bottom-distance') s.scrollTop = s.scrollHeight - fromBottom;
   if (scroll === 'bottom' && divider && !c.dividerShown) {
     // Opening a room with unread messages: from the first of them, if it is above the view.
@@ -140,6 +166,42 @@ export function renderMessages({ scroll } = {}) {
     if (top < s.scrollTop) s.scrollTop = Math.max(0, top - 12);
   }
   if (keepFocus) el.list.querySelector(`[data-focus-key="${keepFocus}"]`)?.focus({ preventScroll: true });
+  renderJump();
+}
+
+/** Whether the room in view is scrolled to its newest message. */
+export function isAtBottom() {
+  const s = el.scroller;
+  return s.scrollHeight - s.scrollTop - s.clientHeight < 60;
+}
+
+/** "Jump to latest · 3 new", while new messages wait below the view. */
+function renderJump() {
+  const n = state.current ? conv(state.current).unseen || 0 : 0;
+  el.jump.hidden = n === 0;
+  if (!n) return;
+  const label = model.jumpLabel(n);
+  el.jump.replaceChildren(h('span', { class: 'jump-arrow', text: '↓', attrs: { 'aria-hidden': 'true' } }), label.text);
+  el.jump.setAttribute('aria-label', label.aria);
+}
+
+function jumpToLatest() {
+  const c = conv(state.current);
+  c.unseen = 0;
+  el.scroller.scrollTop = el.scroller.scrollHeight;
+  renderJump();
+  markRead();
+  el.input.focus({ preventScroll: true });
+}
+
+function onScroll() {
+  if (!state.current || !isAtBottom()) return;
+  const c = conv(state.current);
+  if (c.unseen) {
+    c.unseen = 0;
+    renderJump();
+  }
+  markRead();
 }
 
 /**
@@ -194,17 +256,31 @@ function onHistory({ room_id, messages = [], has_more, since, changes, last_chan
   }
   if (room_id === state.current) {
     renderMessages({ scroll: first ? 'bottom' : undefined });
-    markRead();
+    markRead({ force: first });
   }
   renderRooms();
 }
 
 function onNewMessage(m) {
   if (!m || !rooms.has(m.room_id)) return;
+  const here = m.room_id === state.current;
+  const c = conv(m.room_id);
+  const before = model.lastSeq(c);
+  const scrolledUp = here && !isAtBottom();
   const added = mergeMessages(m.room_id, [m]);
   clearTyper(m.room_id, m.user?.id);
-  if (m.room_id === state.current) {
-    renderMessages(m.user?.id === state.me.id ? { scroll: 'bottom' } : undefined);
+  if (added) notifyMessage(m);
+  const theirs = m.user?.id !== state.me.id;
+  if (here && added && theirs && scrolledUp) {
+    // Reading older messages: leave the view, mark where the new ones start, count them.
+    if (!c.unseen) {
+      c.divider = before;
+      c.dividerShown = true;
+    }
+    c.unseen = (c.unseen || 0) + 1;
+  }
+  if (here) {
+    renderMessages(theirs ? undefined : { scroll: 'bottom' });
     markRead();
     // The list is rebuilt on each change, so it is not itself a live region:
     // new messages from others are read out here instead.
@@ -216,6 +292,8 @@ function onNewMessage(m) {
 
 export function initConversation() {
   initHistory();
+  el.jump.addEventListener('click', jumpToLatest);
+  el.scroller.addEventListener('scroll', onScroll, { passive: true });
   socket.on('messages_history', onHistory);
   socket.on('new_message', onNewMessage);
 }

@@ -2,7 +2,10 @@
 // and what the viewer's role allows: roles, handing the room over, removing),
 // and people changing: members joining, leaving, added, removed or given
 // another role, going on- and offline, and new names or avatars showing
-// everywhere at once.
+// everywhere at once. Someone going offline shows only after a few seconds
+// (they may be changing pages: the next page's socket brings them back);
+// while our own connection is down, nobody's presence is known, and the
+// list says so.
 
 import { del, getAll, post, put } from '../api.js';
 import { updateUser } from '../auth.js';
@@ -19,6 +22,10 @@ import { confirmAction, el, renderMe, toast } from './ui.js';
 const memberFetches = new Map();
 /** roomId -> the timer of a refresh soon */
 const memberRefresh = new Map();
+/** How long someone who went offline still shows online: a page change (chat → profile) takes less. */
+export const PRESENCE_GRACE_MS = 4000;
+/** userId -> the timer that shows them offline, unless they come back first */
+const goingOffline = new Map();
 
 function rememberProfile(user) {
   profiles.set(user.id, { ...(profiles.get(user.id) || {}), first_name: user.first_name, last_name: user.last_name, avatar_url: user.avatar_url });
@@ -34,8 +41,16 @@ export async function loadMembers(roomId) {
     const map = new Map();
     for (const m of list) {
       map.set(m.id, m);
-      // A presence event newer than this fetch knows better than its snapshot.
-      if (!((presenceAt.get(m.id) || 0) > started)) presence.set(m.id, m.status);
+      // A presence event newer than this fetch knows better than its snapshot;
+      // someone in their grace period stays as they were unless back online.
+      if (goingOffline.has(m.id)) {
+        if (m.status === 'online') {
+          clearTimeout(goingOffline.get(m.id));
+          goingOffline.delete(m.id);
+        }
+      } else if (!((presenceAt.get(m.id) || 0) > started)) {
+        presence.set(m.id, m.status);
+      }
       rememberProfile(m);
     }
     members.set(roomId, map);
@@ -61,11 +76,22 @@ function refreshMembersSoon(roomId) {
 /** The member whose menu is open: {roomId, userId}, or null. */
 let menu = null;
 
-const statusOf = (m) => (m.id === state.me.id && socket.connected ? 'online' : presence.get(m.id) || m.status || 'offline');
+/** Our connection dropped after it was up: what we know of presence is stale. */
+const stale = () => state.everConnected && !socket.connected;
+
+/** 'online', 'offline', or, while we are offline ourselves, 'unknown' for the others. */
+function statusOf(m) {
+  if (m.id === state.me.id) return socket.connected ? 'online' : stale() ? 'offline' : presence.get(m.id) || m.status || 'offline';
+  if (stale()) return 'unknown';
+  return presence.get(m.id) || m.status || 'offline';
+}
 
 export function renderMembers() {
   const map = members.get(state.current);
   el.membersEmpty.hidden = !!map;
+  el.membersStale.hidden = !(map && stale());
+  if (stale()) el.members.dataset.stale = 'true';
+  else delete el.members.dataset.stale;
   if (!map) {
     el.members.replaceChildren();
     el.memberCount.textContent = '';
@@ -76,7 +102,7 @@ export function renderMembers() {
   const viewer = { role: room?.is_member ? room.my_role : null, dm: isDm(room) };
   const list = sortMembers([...map.values()], statusOf, fullName);
   const online = list.filter((m) => statusOf(m) === 'online').length;
-  el.memberCount.textContent = `(${online}/${list.length} online)`;
+  el.memberCount.textContent = stale() ? `(${list.length})` : `(${online}/${list.length} online)`;
   // The list is rebuilt on each change: keep the keyboard where it was.
   const focused = el.members.contains(document.activeElement) ? document.activeElement.dataset.focusKey : null;
   el.members.replaceChildren(...list.map((m) => memberItem(m, viewer)));
@@ -88,7 +114,7 @@ function memberItem(m, viewer) {
   const u = { ...m, ...(profiles.get(m.id) || {}) };
   const name = fullName(u);
   const self = m.id === state.me.id;
-  const notes = [status];
+  const notes = [status === 'unknown' ? 'status unknown' : status];
   if (self) notes.push('you');
   const badge = roleBadge(m.role);
   const actions = memberActions({ viewerRole: viewer.role, targetRole: m.role, self, dm: viewer.dm });
@@ -254,6 +280,13 @@ export function addMember(roomId, user, role) {
   }
 }
 
+function setPresence(userId, status) {
+  presence.set(userId, status);
+  presenceAt.set(userId, Date.now());
+  if (status === 'offline') for (const roomId of typers.keys()) clearTyper(roomId, userId);
+  renderMembers();
+}
+
 /** Someone's new name or avatar: in the stores and on screen, without a reload. */
 function onUserUpdated({ user_id, first_name, last_name, avatar_url }) {
   const patch = { first_name, last_name, avatar_url: avatar_url || null };
@@ -290,10 +323,16 @@ function onUserUpdated({ user_id, first_name, last_name, avatar_url }) {
 export function initMembers() {
   socket.on('user_status_changed', ({ user_id, status } = {}) => {
     if (!user_id) return;
-    presence.set(user_id, status);
-    presenceAt.set(user_id, Date.now());
-    if (status === 'offline') for (const roomId of typers.keys()) clearTyper(roomId, user_id);
-    renderMembers();
+    clearTimeout(goingOffline.get(user_id));
+    goingOffline.delete(user_id);
+    if (status === 'offline' && user_id !== state.me.id && presence.get(user_id) === 'online') {
+      goingOffline.set(user_id, setTimeout(() => {
+        goingOffline.delete(user_id);
+        setPresence(user_id, 'offline');
+      }, PRESENCE_GRACE_MS));
+      return;
+    }
+    setPresence(user_id, status);
   });
 
   socket.on('user_joined', ({ room_id, user } = {}) => {

@@ -1,25 +1,27 @@
 // Mentions: `@` in the message box suggests the room's members (arrow keys
 // and Enter or Tab to pick, Escape to close, or a click); the ones picked go
 // into send_message's `mentions`. A `mentioned` event for a room not in view
-// shows a notice that opens the message.
+// shows a notice that opens the message (and notifies: notify.js).
 
 import { avatarEl, fullName, h } from '../dom.js';
 import { insertMention, matchMembers, mentionIds, mentionQuery } from './mentions-model.js';
 import { roomTitle } from './model.js';
+import { notifyMessage } from './notify.js';
 import { jumpTo } from './search.js';
 import { socket } from './socket.js';
 import { members, rooms, state } from './state.js';
 import { el, toast } from './ui.js';
 
-/** Members picked for the message being written: [{id, label}]. */
-let chosen = [];
+/** Members picked for the message being written, per room (each has its draft): roomId -> [{id, label}]. */
+const picks = new Map();
+const chosenHere = () => picks.get(state.current) || [];
 /** The open suggestions: {start, items, active}, or null. */
 let open = null;
 
 /** The ids of the members still mentioned in `content`; forgets the picks (the message is being sent). */
 export function takeMentions(content) {
-  const ids = mentionIds(content, chosen);
-  chosen = [];
+  const ids = mentionIds(content, chosenHere());
+  picks.delete(state.current);
   return ids;
 }
 
@@ -70,7 +72,7 @@ function choose(i) {
   if (!m) return;
   const label = fullName(m);
   const { text, caret } = insertMention(el.input.value, open.start, el.input.selectionStart, label);
-  chosen.push({ id: m.id, label });
+  picks.set(state.current, [...chosenHere(), { id: m.id, label }]);
   close();
   el.input.value = text;
   el.input.setSelectionRange(caret, caret);
@@ -99,6 +101,7 @@ function onKeydown(e) {
 /** `mentioned`: someone mentioned us; a notice unless we are looking at that room. */
 function onMentioned({ room_id, message, user_id } = {}) {
   if (user_id !== state.me.id || !message) return;
+  notifyMessage({ ...message, room_id: message.room_id ?? room_id });
   if (room_id === state.current && document.visibilityState === 'visible') return;
   const room = rooms.get(room_id);
   const where = room ? (room.kind === 'dm' ? 'a direct message' : `#${roomTitle(room)}`) : 'a room';

@@ -1,5 +1,5 @@
 // One sender group and one message of the conversation, as DOM: the text
-// (mentions highlighted), "(edited)", the tombstone of a deleted message,
+// (rich text, richtext.js, with mentions highlighted), "(edited)", the tombstone of a deleted message,
 // delivery state with Retry, the actions button and menu, the reactions,
 // and "Seen by" under our own last message. Text only ever goes in as text.
 
@@ -9,6 +9,7 @@ import { actionsToggle, messageMenu, reactionBar } from './actions.js';
 import { editForm, isEditing } from './edit.js';
 import { discard, resend } from './composer.js';
 import { mentionLabels, mentionSegments } from './mentions-model.js';
+import { richText } from './richtext.js';
 import { members, profiles, state } from './state.js';
 
 /** A user with the latest known name and avatar. */
@@ -50,17 +51,16 @@ export function groupEl(group, view) {
   );
 }
 
-/** The text with mentions as highlighted runs (ours stronger). */
+/** The text as rich text (richtext.js), mentions as highlighted runs (ours stronger). */
 function textEl(m) {
   const people = (m.mentions || []).map((id) => ({ id, labels: mentionLabels(personOf(id)) }));
-  const runs = people.length ? mentionSegments(m.content, people) : [{ text: m.content }];
-  return h(
-    'p',
-    { class: 'msg-text' },
-    runs.map((r) => (r.userId === undefined
+  const textRun = (text) => {
+    if (!people.length) return text;
+    return mentionSegments(text, people).map((r) => (r.userId === undefined
       ? r.text
-      : h('span', { class: `mention${r.userId === state.me.id ? ' mention-me' : ''}`, text: r.text, dataset: { mentionUser: String(r.userId) } }))),
-  );
+      : h('span', { class: `mention${r.userId === state.me.id ? ' mention-me' : ''}`, text: r.text, dataset: { mentionUser: String(r.userId) } })));
+  };
+  return h('div', { class: 'msg-text' }, richText(m.content, { textRun }));
 }
 
 function messageEl(m, view = {}) {

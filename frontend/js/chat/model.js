@@ -139,6 +139,22 @@ export function roomTitle(room) {
   return room?.name ?? '';
 }
 
+/** The most characters of a room's name the message box's placeholder shows (a long one would wrap). */
+export const PLACEHOLDER_NAME_CHARS = 32;
+
+/** The message box's placeholder: "Message #general", "Message Ana Lima", a long name cut with "…". */
+export function composerPlaceholder(room) {
+  const name = isDm(room) ? roomTitle(room) : `#${room?.name ?? ''}`;
+  const chars = [...name];
+  const shown = chars.length > PLACEHOLDER_NAME_CHARS ? `${chars.slice(0, PLACEHOLDER_NAME_CHARS - 1).join('').trimEnd()}…` : name;
+  return `Message ${shown}`;
+}
+
+/** The "Jump to latest" button for `n` new messages below the view: {text, aria}. */
+export function jumpLabel(n) {
+  return { text: `Jump to latest · ${badgeText(n)} new`, aria: `Jump to latest: ${n} new ${n === 1 ? 'message' : 'messages'}` };
+}
+
 /** Rooms by what they are called, case-insensitively (sorts in place and returns the array). */
 export function sortRooms(list) {
   return list.sort((a, b) => roomTitle(a).localeCompare(roomTitle(b), undefined, { sensitivity: 'base' }));
@@ -151,6 +167,12 @@ export function roomSections(list) {
   const dms = [];
   for (const r of list) (isDm(r) ? dms : r.is_member ? mine : others).push(r);
   return { mine: sortRooms(mine), others: sortRooms(others), dms: sortRooms(dms) };
+}
+
+/** The rooms in the rooms pane's order: rooms joined, then direct messages (for Alt+↑/↓ and the quick switcher). */
+export function roomOrder(list) {
+  const { mine, dms } = roomSections(list);
+  return [...mine, ...dms];
 }
 
 /** The line under the room's title. */

@@ -8,7 +8,7 @@ import { get, post } from '../api.js';
 import { lastSeq } from './model.js';
 import { personOf } from './message.js';
 import * as reads from './reads-model.js';
-import { renderMessages } from './conversation.js';
+import { isAtBottom, renderMessages } from './conversation.js';
 import { renderRooms } from './rooms.js';
 import { emit, socket } from './socket.js';
 import { conv, convs, members, rooms, state } from './state.js';
@@ -23,10 +23,14 @@ export function noteArrivals(roomId, messages) {
 /** roomId -> {inFlight, next}: one mark_read at a time per room, the newest seq next. */
 const marking = new Map();
 
-/** The room in view, on a visible page, has been read up to its newest message. */
-export function markRead() {
+/**
+ * The room in view, on a visible page, has been read up to its newest
+ * message: when it is scrolled to the bottom, or (`force`) just opened.
+ */
+export function markRead({ force = false } = {}) {
   const id = state.current;
   if (!id || document.visibilityState !== 'visible') return;
+  if (!force && !isAtBottom()) return;
   const c = convs.get(id);
   const room = rooms.get(id);
   if (!c?.loaded || !room?.is_member) return;
@@ -119,6 +123,6 @@ function onReadUpdated({ room_id, user_id, last_read_seq } = {}) {
 }
 
 export function initReads() {
-  document.addEventListener('visibilitychange', markRead);
+  document.addEventListener('visibilitychange', () => markRead());
   socket.on('read_updated', onReadUpdated);
 }

@@ -8,7 +8,7 @@ import { del, get, getAll, post } from '../api.js';
 import { $, avatarEl, h } from '../dom.js';
 import { limits } from '../limits.js';
 import * as rules from '../validate.js';
-import { openRoom, renderConversation, renderRoomActions, renderRoomMeta } from './conversation.js';
+import { closedRoom, openRoom, renderConversation, renderRoomActions, renderRoomMeta } from './conversation.js';
 import { badgeText, isDm, pageTitle, roomSections, roomTitle, roomUpdateOutcome, staysListed, unreadTotal } from './model.js';
 import { emit, feedRoom, socket } from './socket.js';
 import { conv, convs, members, rooms, state, typers } from './state.js';
@@ -16,17 +16,21 @@ import { confirmAction, el, toast } from './ui.js';
 
 export function renderRooms() {
   const { mine, others, dms } = roomSections([...rooms.values()]);
+  // The lists are rebuilt on each change: keep the keyboard where it was.
+  const pane = document.getElementById('rooms-pane');
+  const focused = pane.contains(document.activeElement) ? document.activeElement.dataset.focusKey : null;
   el.myRooms.replaceChildren(...mine.map(roomItem));
   el.dms.replaceChildren(...dms.map(roomItem));
   el.otherRooms.replaceChildren(...others.map(otherRoomItem));
   el.myRoomsEmpty.hidden = mine.length > 0;
   el.dmsEmpty.hidden = dms.length > 0;
   el.otherRoomsEmpty.hidden = others.length > 0;
+  if (focused) pane.querySelector(`[data-focus-key="${focused}"]`)?.focus();
   renderUnreadTotal();
 }
 
 /** Before a room's name: '#', a lock for a private room, the other person's avatar for a DM. */
-function roomMark(room) {
+export function roomMark(room) {
   if (isDm(room)) return avatarEl(room.other_user, 'xs');
   if (room.visibility === 'private') {
     return [
@@ -55,6 +59,7 @@ function roomItem(room) {
     {
       class: 'room-link',
       href: `#room=${room.id}`,
+      dataset: { focusKey: `room-${room.id}` },
       attrs: { 'aria-current': active ? 'page' : null },
       on: {
         click: (e) => {
@@ -79,6 +84,7 @@ function otherRoomItem(room) {
     type: 'button',
     class: 'btn btn-ghost btn-sm',
     text: 'Join',
+    dataset: { focusKey: `join-${room.id}` },
     attrs: { 'aria-label': `Join ${room.name}` },
     on: { click: (e) => joinRoom(room.id, e.currentTarget) },
   });
@@ -122,16 +128,19 @@ export function removeRoom(id, { silent = false, message } = {}) {
   convs.delete(id);
   members.delete(id);
   typers.delete(id);
-  closeIfOpen(id, silent || !room ? null : message || `The room “${roomTitle(room)}” was deleted.`);
+  const closed = closeIfOpen(id, silent || !room ? null : message || `The room “${roomTitle(room)}” was deleted.`);
   renderRooms();
+  if (closed) closedRoom(id);
 }
 
+/** Closes room `id` if it is in view (saying `message`); returns whether it was. */
 function closeIfOpen(id, message) {
-  if (state.current !== id) return;
+  if (state.current !== id) return false;
   state.current = null;
   history.replaceState(null, '', location.pathname);
   renderConversation();
   if (message) toast(message, 'warn');
+  return true;
 }
 
 /**
@@ -154,8 +163,9 @@ function endMembership(id, { message } = {}) {
   convs.delete(id);
   members.delete(id);
   typers.delete(id);
-  closeIfOpen(id, message);
+  const closed = closeIfOpen(id, message);
   renderRooms();
+  if (closed) closedRoom(id);
 }
 
 /**
@@ -298,6 +308,13 @@ export function applyRoomLimits() {
 
 export function initRooms() {
   el.createForm.addEventListener('submit', createRoom);
+  // Moving on from an empty name: nothing is wrong any more.
+  el.createForm.elements.name.addEventListener('blur', () => {
+    const input = el.createForm.elements.name;
+    if (input.value.trim()) return;
+    $('[data-error-for="name"]', el.createForm).textContent = '';
+    input.removeAttribute('aria-invalid');
+  });
   el.createForm.elements.name.addEventListener('input', () => {
     const slot = $('[data-error-for="name"]', el.createForm);
     if (slot.textContent) {

@@ -20,6 +20,7 @@ export const el = {
   leave: $('#leave-room'),
   delete: $('#delete-room'),
   scroller: $('#messages'),
+  jump: $('#jump-latest'),
   list: $('#message-list'),
   empty: $('#empty-state'),
   loadOlder: $('#load-older'),
@@ -28,8 +29,11 @@ export const el = {
   composer: $('#composer'),
   input: $('#message-input'),
   send: $('#send'),
+  emoji: $('#emoji-button'),
   members: $('#members'),
   membersEmpty: $('#members-empty'),
+  membersStale: $('#members-stale'),
+  mute: $('#mute-room'),
   memberCount: $('#member-count'),
   banner: $('#banner'),
   conn: $('#conn'),
@@ -57,6 +61,23 @@ export function renderMe() {
   wrap.dataset.avatarUser = String(me.id);
   wrap.className = `avatar avatar-sm avatar-c${me.id % 8}`;
   fillAvatar(wrap, me);
+}
+
+/** Below this width the rooms pane is a drawer behind a button. */
+export const narrowRooms = window.matchMedia('(max-width: 767px)');
+
+/**
+ * The room in view closed: if the keyboard was in the conversation (or
+ * fell to the page), it goes to the room list — the first room, else the
+ * New room box — or, where that list is a drawer, to the button that shows it.
+ */
+export function focusAfterClose() {
+  const active = document.activeElement;
+  if (active && active !== document.body && !$('#main').contains(active)) return;
+  const target = narrowRooms.matches
+    ? $('#empty-open-rooms')
+    : $('#my-rooms .room-link') || $('#dm-list .room-link') || $('#room-name');
+  target?.focus();
 }
 
 /** Puts the keyboard on the element with data-focus-key `key` in the message list, if it is there. */
