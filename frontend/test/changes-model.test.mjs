@@ -85,3 +85,10 @@ test('quick emoji are single fully qualified emoji, and reaction labels read wel
   assert.equal(changes.reactionLabel({ emoji: '👍', count: 1, me: true }), '👍 1 reaction, including yours: remove yours');
   assert.equal(changes.reactionLabel({ emoji: '👍', count: 3, me: false }), '👍 3 reactions: add yours');
 });
+
+test('↑ in an empty box edits our last message that can still be edited', () => {
+  const mine = (id, extra = {}) => msg(id, { user: { id: ME }, ...extra });
+  const ordered = [mine(1), msg(2), mine(3, { deleted: true }), msg(4), { client_msg_id: 'c-1', user: { id: ME }, pending: true }];
+  assert.equal(changes.changeableLast(ordered, ME).id, 1, 'not a tombstone, not a pending one');
+  assert.equal(changes.changeableLast([msg(2)], ME), null);
+});

@@ -226,3 +226,26 @@ test('after losing a membership only a public room stays listed', () => {
   assert.equal(model.staysListed(dm(2, { id: 2 })), false);
   assert.equal(model.staysListed(undefined), false);
 });
+
+test("the message box's placeholder names the room, cut short when long", () => {
+  assert.equal(model.composerPlaceholder({ name: 'general' }), 'Message #general');
+  assert.equal(model.composerPlaceholder({ kind: 'dm', other_user: { first_name: 'Ana', last_name: 'Lima' } }), 'Message Ana Lima');
+  const long = model.composerPlaceholder({ name: 'x'.repeat(100) });
+  assert.equal([...long.slice('Message '.length)].length, model.PLACEHOLDER_NAME_CHARS);
+  assert.ok(long.endsWith('…'));
+});
+
+test('"Jump to latest" counts the new messages', () => {
+  assert.deepEqual(model.jumpLabel(1), { text: 'Jump to latest · 1 new', aria: 'Jump to latest: 1 new message' });
+  assert.deepEqual(model.jumpLabel(120), { text: 'Jump to latest · 99+ new', aria: 'Jump to latest: 120 new messages' });
+});
+
+test('Alt+arrows and the switcher go through rooms joined, then DMs, as the pane lists them', () => {
+  const list = [
+    { id: 1, name: 'zeta', is_member: true },
+    { id: 2, kind: 'dm', other_user: { first_name: 'Ana' }, is_member: true },
+    { id: 3, name: 'Alpha', is_member: true },
+    { id: 4, name: 'other', is_member: false },
+  ];
+  assert.deepEqual(model.roomOrder(list).map((r) => r.id), [3, 1, 2]);
+});

@@ -1,7 +1,7 @@
 // Unit tests for js/format.js: the chat page's DOM-free wording and grouping.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { groupMessages, newClientMsgId, typingText } from '../js/format.js';
+import { groupMessages, newClientMsgId, timeOf, typingText } from '../js/format.js';
 
 test('typing line wording', () => {
   assert.equal(typingText([]), '');
@@ -29,4 +29,12 @@ test('client message ids are unique', () => {
   const ids = new Set(Array.from({ length: 1000 }, newClientMsgId));
   assert.equal(ids.size, 1000);
   for (const id of ids) assert.match(id, /^c-[0-9a-f]{24}$/);
+});
+
+test("times in the locale's own format: no leading zero where it has none", () => {
+  const at = new Date(2026, 0, 5, 3, 9);
+  assert.match(timeOf(at, 'en-US'), /^3:09\sAM$/u);
+  assert.match(timeOf(new Date(2026, 0, 5, 15, 9), 'en-US'), /^3:09\sPM$/u);
+  assert.equal(timeOf(new Date(2026, 0, 5, 15, 9), 'de-DE'), '15:09', 'a 24-hour locale');
+  assert.equal(timeOf(at), new Intl.DateTimeFormat(undefined, { hour: 'numeric', minute: '2-digit' }).format(at));
 });

@@ -53,7 +53,7 @@ function urlAt(text, i) {
     else if (url.endsWith(')') && count(url, '(') < count(url, ')')) url = url.slice(0, -1);
     else break;
   }
-  return safeHref(url) && /^https?:\/\/./i.test(url) ? url.length : 0;
+  return safeHref(url) && /^https?:\/\/[^/]/i.test(url) ? url.length : 0;
 }
 
 const count = (s, ch) => s.split(ch).length - 1;
