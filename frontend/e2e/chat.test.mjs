@@ -535,6 +535,15 @@ describe('chat in the browser', { concurrency: false }, () => {
     const page = pageA;
     await page.setViewportSize({ width: 1280, height: 800 });
     await openRoom(page, ROOM); // the group room, whatever the scenarios before left open
+    await openRoom(pageB, ROOM);
+    // Something of what messages can hold: rich text, a link, a reaction.
+    await send(pageB, 'Release notes are up: https://example.com/notes\n**All green**, and `npm test` passes 🎉');
+    await send(page, '> All green\nGreat work! Shipping it *today*.');
+    await until(() => page.locator('#message-list .msg .md-quote').count(), (n) => n > 0, { timeout: 15_000, what: 'the rich messages shown' });
+    await page.locator('#message-list .msg', { hasText: 'Release notes are up' }).getByRole('button', { name: 'Message actions' }).click();
+    await page.getByRole('button', { name: 'React with 👍' }).click();
+    await page.locator('#message-list .reaction[data-emoji="👍"]').waitFor();
+    await page.mouse.move(640, 20); // no message under the pointer (its time would show)
     await until(() => page.locator('#toast').isHidden(), Boolean, { timeout: 7000, what: 'the last toast gone by itself' });
     await page.locator('#message-input').fill('');
     await page.locator('#message-input').blur();

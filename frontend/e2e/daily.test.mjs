@@ -248,6 +248,16 @@ describe('the chat page as a daily driver', { concurrency: false }, () => {
     await input.fill('x');
     await input.press('Backspace');
     assert.ok((await height()) <= 44, `after typing and deleting ${await height()} px`);
+    // At 375 px even the shortened placeholder is wider than the box.
+    await pageA.setViewportSize({ width: 375, height: 812 });
+    try {
+      await input.fill('x');
+      await input.press('Backspace');
+      assert.ok((await height()) <= 44, `at 375 px after typing and deleting ${await height()} px`);
+      assert.equal(await input.evaluate((el) => el.scrollWidth <= el.clientWidth), true, 'no sideways overflow');
+    } finally {
+      await pageA.setViewportSize({ width: 1280, height: 800 });
+    }
     await openRoom(pageA, ALPHA);
   });
 

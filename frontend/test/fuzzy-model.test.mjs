@@ -24,6 +24,7 @@ test('word starts, runs and prefixes rank first', () => {
   assert.equal(rank('ge')[0], 'general', 'a prefix beats a run inside a word (lounge)');
   assert.equal(rank('bn')[0], 'Ben Ng');
   assert.deepEqual(fuzzyMatch('bn', 'Ben Ng').indices, [0, 4], 'the N of Ng, a word start');
+  assert.equal(rankMatches('nv', ['canvas', 'a new version'], (x) => x)[0].item, 'a new version', 'initials beat letters that merely touch');
 });
 
 test('an empty query keeps every item in order, up to the limit', () => {

@@ -36,7 +36,7 @@ test('bold, italic and inline code', () => {
 });
 
 test('what is not emphasis stays as typed', () => {
-  for (const text of ['2*3*4 = 24', 'snake_case_name', 'a * b * c', '**', '* not a list', 'unclosed **bold', 'x_y', '`unclosed', 'price: 5*']) {
+  for (const text of ['2*3*4 = 24', 'snake_case_name', 'file_name_ here', 'x**y** z', 'a * b * c', '**', '* not a list', 'unclosed **bold', 'x_y', '`unclosed', 'price: 5*']) {
     assert.deepEqual(parseInline(text), [{ type: 'text', text }], text);
   }
   // Inside code nothing is Markdown.

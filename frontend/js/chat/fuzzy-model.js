@@ -25,12 +25,12 @@ export function fuzzyMatch(query, text) {
   const chars = [...(text || '')];
   const folded = chars.map((c) => fold(c));
   if (!q.length) return { score: 0, indices: [] };
-  // An exact run of the query is the best kind of match: take it if there is one.
+  // The query whole at the start of a word is the best kind of match.
   const joined = folded.join('');
   const run = joined.indexOf(q.join(''));
-  if (run !== -1 && folded.every((c) => c.length === 1)) {
+  if (run !== -1 && folded.every((c) => c.length === 1) && wordStart(chars, run)) {
     const indices = q.map((_, k) => run + k);
-    return { score: 100 + (run === 0 ? 50 : 0) + (wordStart(chars, run) ? 20 : 0) - run * 0.1, indices };
+    return { score: 100 + (run === 0 ? 50 : 0) - run * 0.1, indices };
   }
   let score = 0;
   let at = 0;
