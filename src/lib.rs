@@ -85,8 +85,10 @@ pub async fn run(
     if !settings.shared.limits.rate_limits {
         tracing::warn!("RATE_LIMITS=off: every rate limit is off (size caps stay); use it only for load tests");
     }
-    if settings.shared.backplane.redis_url.is_none() && role != Role::All {
-        tracing::warn!("REDIS_URL is unset: events reach only this process; set it when running one role per process");
+    if !settings.shared.backplane.is_shared() && role != Role::All {
+        tracing::warn!(
+            "neither REDIS_URL nor REDIS_CLUSTER_NODES is set: events reach only this process; set one when running one role per process"
+        );
     }
 
     let mut tasks = JoinSet::new();

@@ -24,6 +24,16 @@ cluster_tests!(
     a_reconnect_storm_keeps_every_seq_once_in_order,
 );
 
+// The fan-out, ordering, presence and catch-up tests again, with the bus
+// and presence on a Redis Cluster (sharded pub/sub).
+redis_cluster_tests!(
+    everyone_gets_every_message_once_in_order,
+    typing_reaches_others_only_and_clears_itself,
+    presence_follows_the_last_tab,
+    rejoining_with_since_returns_exactly_what_was_missed,
+    a_reconnect_storm_keeps_every_seq_once_in_order,
+);
+
 async fn user(app: &TestApp, email: &str, name: &str) -> User {
     app.user(email, name).await
 }

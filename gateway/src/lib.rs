@@ -35,6 +35,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use chat_platform::backplane::Backplane;
 use chat_platform::bus::SharedSubscriber;
 use chat_platform::config::{self, ConfigError, Jwt, Peers, Shared};
+use chat_platform::grpc::Channel;
 use chat_platform::internal::ServiceTokens;
 use chat_platform::limits::Limits;
 use chat_platform::service::Service;
@@ -46,7 +47,6 @@ use chat_proto::profile::v1::profile_service_client::ProfileServiceClient;
 use chat_proto::room::v1::room_service_client::RoomServiceClient;
 use secrecy::SecretString;
 use tokio::net::TcpListener;
-use tonic::transport::Channel;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 

@@ -1,9 +1,8 @@
 //! The backplane: what processes share beyond gRPC, namely the event bus
-//! and the presence store. Both run on one Redis connection in a real
-//! deployment, or in process for the embedded default; the composition root
+//! and the presence store. Both run on one Redis connection (one server or
+//! a Redis Cluster) in a real deployment, or in process for the embedded
+//! default; the composition root
 //! builds them once and hands them to every part that needs them.
-
-use std::time::Duration;
 
 use crate::bus::EventBus;
 use crate::config::BackplaneSettings;
@@ -43,34 +42,16 @@ impl Backplane {
         }
     }
 
-    /// Redis when `REDIS_URL` is set (retrying while it is unreachable),
-    /// in process otherwise.
+    /// Redis when `REDIS_URL` is set, a Redis Cluster when
+    /// `REDIS_CLUSTER_NODES` is (retrying while unreachable, refusing TLS
+    /// failures at once), in process otherwise.
     pub async fn connect(settings: &BackplaneSettings) -> anyhow::Result<Self> {
-        let Some(url) = settings.redis_url.as_deref() else {
+        let Some((conn, target)) = crate::redis_link::connect(settings).await? else {
             return Ok(Self::local());
         };
-        let client = redis::Client::open(url).map_err(|e| anyhow::anyhow!("invalid REDIS_URL: {e}"))?;
-        let config = redis::aio::ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_secs(3)))
-            .set_response_timeout(Some(Duration::from_secs(3)))
-            .set_number_of_retries(2);
-        let mut delay = Duration::from_millis(200);
-        let mut attempt = 0;
-        let connection = loop {
-            attempt += 1;
-            match client.get_connection_manager_with_config(config.clone()).await {
-                Ok(c) => break c,
-                Err(e) if attempt < 10 => {
-                    tracing::warn!(error = %e, attempt, "Redis not reachable yet, retrying");
-                    tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(Duration::from_secs(5));
-                }
-                Err(e) => anyhow::bail!("connecting to Redis: {e}"),
-            }
-        };
         Ok(Self::with(
-            EventBus::redis(client, connection.clone(), &settings.prefix),
-            PresenceStore::redis(connection, &settings.prefix),
+            EventBus::redis(target, conn.clone(), &settings.prefix),
+            PresenceStore::redis(conn, &settings.prefix),
         ))
     }
 }

@@ -3,6 +3,9 @@
 //!
 //! [`EventBus`] has two backends behind one interface: Redis pub/sub for
 //! real deployments and a tokio broadcast channel for the embedded default.
+//! On a Redis Cluster the pub/sub is sharded (`SPUBLISH`/`SSUBSCRIBE`): each
+//! channel lives on the shard that owns its slot, so a room's traffic is
+//! handled by one shard and throughput grows with shards.
 //! Both are at-most-once; consumers repair gaps from the database by `seq`,
 //! and a [`BusEvent::Resync`] tells them when that is needed.
 //!
@@ -21,6 +24,8 @@ use chat_proto::messaging::v1::stream_events_response::Event;
 use futures::StreamExt;
 use prost::Message as _;
 use tokio::sync::{broadcast, mpsc, oneshot};
+
+use crate::redis_link::{RedisConn, RedisTarget};
 
 /// Channel of events for one room.
 pub fn room_channel(room_id: i64) -> String {
@@ -71,8 +76,8 @@ pub struct BusError(String);
 pub enum EventBus {
     Local(broadcast::Sender<(Arc<str>, Bytes)>),
     Redis {
-        client: redis::Client,
-        publisher: redis::aio::ConnectionManager,
+        target: Box<RedisTarget>,
+        publisher: RedisConn,
         /// Put before every channel name, so deployments can share a Redis.
         prefix: Arc<str>,
     },
@@ -95,11 +100,11 @@ impl EventBus {
         Self::Local(broadcast::channel(LOCAL_CAPACITY).0)
     }
 
-    /// A Redis bus over `client`, publishing on `publisher` (which
-    /// reconnects by itself); see [`crate::backplane::Backplane::connect`].
-    pub fn redis(client: redis::Client, publisher: redis::aio::ConnectionManager, prefix: &str) -> Self {
+    /// A Redis bus subscribing at `target`, publishing on `publisher`
+    /// (which reconnects by itself); see [`crate::backplane::Backplane::connect`].
+    pub fn redis(target: RedisTarget, publisher: RedisConn, prefix: &str) -> Self {
         Self::Redis {
-            client,
+            target: Box::new(target),
             publisher,
             prefix: prefix.into(),
         }
@@ -114,7 +119,8 @@ impl EventBus {
             }
             Self::Redis { publisher, prefix, .. } => {
                 let mut conn = publisher.clone();
-                redis::cmd("PUBLISH")
+                let command = if publisher.is_cluster() { "SPUBLISH" } else { "PUBLISH" };
+                redis::cmd(command)
                     .arg(format!("{prefix}{channel}"))
                     .arg(payload.as_ref())
                     .query_async::<i64>(&mut conn)
@@ -144,9 +150,20 @@ impl EventBus {
             Self::Local(tx) => {
                 tokio::spawn(run_local(tx.subscribe(), rx, events.clone()));
             }
-            Self::Redis { client, prefix, .. } => {
-                tokio::spawn(run_redis(client.clone(), prefix.clone(), rx, events.clone()));
-            }
+            Self::Redis { target, prefix, .. } => match target.as_ref() {
+                RedisTarget::Single(client) => {
+                    tokio::spawn(run_redis(client.clone(), prefix.clone(), rx, events.clone()));
+                }
+                RedisTarget::Cluster { nodes, certs } => {
+                    tokio::spawn(run_cluster(
+                        nodes.clone(),
+                        certs.clone(),
+                        prefix.clone(),
+                        rx,
+                        events.clone(),
+                    ));
+                }
+            },
         }
         Subscriber { commands, events }
     }
@@ -241,18 +258,8 @@ async fn run_redis(
                     _ => "timed out".into(),
                 };
                 tracing::warn!(%error, "Redis subscriber cannot connect; retrying");
-                // Keep taking commands while down, so callers never block.
-                let wait = tokio::time::sleep(delay);
-                tokio::pin!(wait);
-                loop {
-                    tokio::select! {
-                        _ = &mut wait => break,
-                        command = commands.recv() => match command {
-                            Some(Command::Subscribe(ch, ack)) => { channels.insert(ch); let _ = ack.send(()); }
-                            Some(Command::Unsubscribe(ch)) => { channels.remove(&ch); }
-                            None => return,
-                        },
-                    }
+                if !wait_taking_commands(delay, &mut commands, &mut channels).await {
+                    return;
                 }
                 delay = (delay * 2).min(Duration::from_secs(2));
                 continue;
@@ -302,6 +309,139 @@ async fn run_redis(
                         break;
                     }
                 },
+            }
+        }
+    }
+}
+
+/// Takes commands while the subscriber cannot connect, so callers never
+/// block; returns false when the process is shutting the bus down.
+async fn wait_taking_commands(
+    delay: Duration,
+    commands: &mut mpsc::Receiver<Command>,
+    channels: &mut HashSet<String>,
+) -> bool {
+    let wait = tokio::time::sleep(delay);
+    tokio::pin!(wait);
+    loop {
+        tokio::select! {
+            _ = &mut wait => return true,
+            command = commands.recv() => match command {
+                Some(Command::Subscribe(ch, ack)) => { channels.insert(ch); let _ = ack.send(()); }
+                Some(Command::Unsubscribe(ch)) => { channels.remove(&ch); }
+                None => return false,
+            },
+        }
+    }
+}
+
+/// The subscriber on a Redis Cluster: sharded subscriptions on one cluster
+/// connection, which re-subscribes by itself after a disconnection or a
+/// failover. Messages published meanwhile may be lost, so the first
+/// confirmation after a disconnection announces a resync.
+async fn run_cluster(
+    nodes: Vec<String>,
+    certs: Option<redis::TlsCertificates>,
+    prefix: Arc<str>,
+    mut commands: mpsc::Receiver<Command>,
+    events: broadcast::Sender<BusEvent>,
+) {
+    let mut channels: HashSet<String> = HashSet::new();
+    let (push_tx, mut pushes) = mpsc::unbounded_channel();
+    let client = match RedisTarget::cluster_client(&nodes, certs.as_ref(), Some(push_tx)) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "Redis Cluster subscriber cannot be built");
+            return;
+        }
+    };
+    let mut delay = Duration::from_millis(100);
+    let mut conn = loop {
+        match tokio::time::timeout(Duration::from_secs(5), client.get_async_connection()).await {
+            Ok(Ok(conn)) => break conn,
+            failure => {
+                let error = match failure {
+                    Ok(Err(e)) => e.to_string(),
+                    _ => "timed out".into(),
+                };
+                tracing::warn!(%error, "Redis Cluster subscriber cannot connect; retrying");
+                if !wait_taking_commands(delay, &mut commands, &mut channels).await {
+                    return;
+                }
+                delay = (delay * 2).min(Duration::from_secs(2));
+            }
+        }
+    };
+    // Channels whose subscription failed (their shard was unreachable):
+    // retried every second until one succeeds.
+    let mut pending: HashSet<String> = channels.clone();
+    let mut lost = false;
+    let mut retry = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            command = commands.recv() => match command {
+                Some(Command::Subscribe(ch, ack)) => {
+                    if conn.ssubscribe(format!("{prefix}{ch}")).await.is_err() {
+                        pending.insert(ch.clone());
+                    }
+                    channels.insert(ch);
+                    let _ = ack.send(());
+                }
+                Some(Command::Unsubscribe(ch)) => {
+                    channels.remove(&ch);
+                    pending.remove(&ch);
+                    let _ = conn.sunsubscribe(format!("{prefix}{ch}")).await;
+                }
+                None => return,
+            },
+            push = pushes.recv() => {
+                let Some(push) = push else { return };
+                match push.kind {
+                    redis::PushKind::SMessage => {
+                        if let [redis::Value::BulkString(name), redis::Value::BulkString(payload), ..] = push.data.as_slice() {
+                            let name = String::from_utf8_lossy(name);
+                            let channel: Arc<str> = name.strip_prefix(prefix.as_ref()).unwrap_or(&name).into();
+                            let _ = events.send(BusEvent::Message { channel, payload: Bytes::copy_from_slice(payload) });
+                        }
+                    }
+                    redis::PushKind::Disconnection => {
+                        tracing::warn!("Redis Cluster subscriber lost a node; subscribing again where the slots now live");
+                        lost = true;
+                        // A failover moves a dead master's slots to its
+                        // replica; the client doesn't follow the sharded
+                        // subscriptions there, so every channel is
+                        // subscribed again until it takes.
+                        pending.extend(channels.iter().cloned());
+                        let _ = events.send(BusEvent::Resync);
+                    }
+                    redis::PushKind::SSubscribe if lost => {
+                        lost = false;
+                        tracing::info!(channels = channels.len(), "Redis Cluster subscriber re-subscribed");
+                        let _ = events.send(BusEvent::Resync);
+                    }
+                    _ => {}
+                }
+            }
+            _ = retry.tick(), if !pending.is_empty() => {
+                let attempts = pending.iter().map(|ch| {
+                    let mut conn = conn.clone();
+                    let name = format!("{prefix}{ch}");
+                    let ch = ch.clone();
+                    async move {
+                        let done = tokio::time::timeout(Duration::from_secs(2), conn.ssubscribe(name)).await;
+                        (ch, matches!(done, Ok(Ok(()))))
+                    }
+                });
+                let mut recovered = false;
+                for (ch, ok) in futures::future::join_all(attempts).await {
+                    if ok {
+                        pending.remove(&ch);
+                        recovered = true;
+                    }
+                }
+                if recovered {
+                    let _ = events.send(BusEvent::Resync);
+                }
             }
         }
     }

@@ -56,14 +56,18 @@ pub fn seconds_or(name: &str, default_secs: u64) -> Result<std::time::Duration, 
     Ok(std::time::Duration::from_secs(secs))
 }
 
-/// An http(s) URL for a peer gRPC service, or `default` when unset.
+/// The http(s) URL of a peer gRPC service (or several, comma-separated:
+/// its replicas), or `default` when unset.
 pub fn endpoint_or(name: &str, default: &str) -> Result<String, ConfigError> {
     let value = optional(name).unwrap_or_else(|| default.to_owned());
-    if !(value.starts_with("http://") || value.starts_with("https://")) {
+    let urls: Vec<&str> = value.split(',').map(str::trim).filter(|u| !u.is_empty()).collect();
+    let valid = |u: &&str| u.starts_with("http://") || u.starts_with("https://");
+    if urls.is_empty() || !urls.iter().all(valid) {
         return Err(ConfigError {
             name: name.to_owned(),
             shown: value,
-            reason: "expected an http:// or https:// URL, e.g. http://auth:50051".into(),
+            reason: "expected an http:// or https:// URL, e.g. http://auth:50051, or several separated by commas"
+                .into(),
         });
     }
     Ok(value)
@@ -117,33 +121,143 @@ impl Peers {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BackplaneSettings {
     /// `REDIS_URL`: Redis pub/sub and presence; in-process when unset.
+    /// `rediss://` connects with TLS.
     pub redis_url: Option<String>,
+    /// `REDIS_CLUSTER_NODES`: seed nodes of a Redis Cluster (`host:port`,
+    /// or `redis://`/`rediss://` URLs), used in place of `REDIS_URL`: the
+    /// bus then uses sharded pub/sub.
+    pub cluster_nodes: Vec<String>,
+    /// Certificates for `rediss://`.
+    pub tls: RedisTls,
     /// `REDIS_CHANNEL_PREFIX`: lets deployments share one Redis.
     pub prefix: String,
 }
 
+/// `REDIS_CA_FILE` (PEM roots to trust instead of the built-in web roots),
+/// and `REDIS_CLIENT_CERT_FILE` + `REDIS_CLIENT_KEY_FILE` (PEM) for servers
+/// that ask for a client certificate.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RedisTls {
+    pub ca_file: Option<PathBuf>,
+    pub client_cert_file: Option<PathBuf>,
+    pub client_key_file: Option<PathBuf>,
+}
+
+impl RedisTls {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let tls = Self {
+            ca_file: optional("REDIS_CA_FILE").map(PathBuf::from),
+            client_cert_file: optional("REDIS_CLIENT_CERT_FILE").map(PathBuf::from),
+            client_key_file: optional("REDIS_CLIENT_KEY_FILE").map(PathBuf::from),
+        };
+        if tls.client_cert_file.is_some() != tls.client_key_file.is_some() {
+            return Err(ConfigError {
+                name: "REDIS_CLIENT_CERT_FILE".into(),
+                shown: "(file paths)".into(),
+                reason: "set both REDIS_CLIENT_CERT_FILE and REDIS_CLIENT_KEY_FILE, or neither".into(),
+            });
+        }
+        Ok(tls)
+    }
+
+    /// Whether any certificate is configured (then the URLs must be `rediss://`).
+    pub fn is_set(&self) -> bool {
+        self.ca_file.is_some() || self.client_cert_file.is_some()
+    }
+}
+
+fn redis_error(name: &str, reason: &str) -> ConfigError {
+    ConfigError {
+        name: name.into(),
+        shown: "(hidden)".into(),
+        reason: reason.into(),
+    }
+}
+
+/// `host:port` becomes `redis://host:port`; URLs stay as they are.
+fn cluster_node(node: &str) -> Result<String, ConfigError> {
+    let node = node.trim();
+    if node.starts_with("redis://") || node.starts_with("rediss://") {
+        return Ok(node.to_owned());
+    }
+    match node.rsplit_once(':') {
+        Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() && !node.contains('/') => {
+            Ok(format!("redis://{node}"))
+        }
+        _ => Err(redis_error(
+            "REDIS_CLUSTER_NODES",
+            "expected comma-separated host:port (or redis://, rediss:// URLs) of seed nodes",
+        )),
+    }
+}
+
 impl BackplaneSettings {
     pub fn from_env() -> Result<Self, ConfigError> {
-        let redis_url = match optional("REDIS_URL") {
-            Some(url) if !(url.starts_with("redis://") || url.starts_with("rediss://")) => {
-                return Err(ConfigError {
-                    name: "REDIS_URL".into(),
-                    shown: "(hidden)".into(),
-                    reason: "expected redis://host:6379".into(),
-                });
-            }
-            url => url,
-        };
-        Ok(Self {
+        let redis_url = optional("REDIS_URL");
+        let cluster_nodes = optional("REDIS_CLUSTER_NODES")
+            .map(|raw| {
+                raw.split(',')
+                    .filter(|n| !n.trim().is_empty())
+                    .map(cluster_node)
+                    .collect()
+            })
+            .transpose()?
+            .unwrap_or_default();
+        let settings = Self {
             redis_url,
+            cluster_nodes,
+            tls: RedisTls::from_env()?,
             prefix: optional("REDIS_CHANNEL_PREFIX").unwrap_or_else(|| "chat:".into()),
-        })
+        };
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Refuses settings that are ambiguous or would fall back to plaintext.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(url) = &self.redis_url
+            && !(url.starts_with("redis://") || url.starts_with("rediss://"))
+        {
+            return Err(redis_error(
+                "REDIS_URL",
+                "expected redis://host:6379 or rediss://host:6380",
+            ));
+        }
+        if self.redis_url.is_some() && !self.cluster_nodes.is_empty() {
+            return Err(redis_error(
+                "REDIS_CLUSTER_NODES",
+                "set either REDIS_URL (one Redis) or REDIS_CLUSTER_NODES (a Redis Cluster), not both",
+            ));
+        }
+        let tls_nodes = self.cluster_nodes.iter().filter(|n| n.starts_with("rediss://")).count();
+        if tls_nodes != 0 && tls_nodes != self.cluster_nodes.len() {
+            return Err(redis_error(
+                "REDIS_CLUSTER_NODES",
+                "either every node is rediss:// (TLS) or none is",
+            ));
+        }
+        let tls = self.redis_url.as_deref().is_some_and(|u| u.starts_with("rediss://")) || tls_nodes != 0;
+        let any = self.redis_url.is_some() || !self.cluster_nodes.is_empty();
+        if any && self.tls.is_set() && !tls {
+            return Err(redis_error(
+                "REDIS_CA_FILE",
+                "certificates are set but the Redis address is not rediss://; refusing to connect without TLS",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether processes share the backplane (Redis or a Redis Cluster).
+    pub fn is_shared(&self) -> bool {
+        self.redis_url.is_some() || !self.cluster_nodes.is_empty()
     }
 
     /// The in-process bus and presence store, for one process.
     pub fn local() -> Self {
         Self {
             redis_url: None,
+            cluster_nodes: Vec::new(),
+            tls: RedisTls::default(),
             prefix: "chat:".into(),
         }
     }

@@ -4,6 +4,12 @@
 //! `DATABASE_URL`). On PostgreSQL each service lives in its own schema; with
 //! no URL at all each gets a SQLite file in the data directory. Queries go
 //! through sqlx's `Any` driver, so one set of parameterised SQL serves both.
+//!
+//! TLS to PostgreSQL follows libpq's URL parameters: `sslmode` (`disable`,
+//! `prefer`, the default, `require`, `verify-ca`, `verify-full`),
+//! `sslrootcert`, and `sslcert` + `sslkey` for client certificates. Under
+//! `require` and the `verify-*` modes a server without TLS is refused,
+//! never used in plaintext.
 
 use std::fmt;
 use std::path::Path;
@@ -150,6 +156,13 @@ pub async fn connect(url: &DatabaseUrl, service: Service, migrations: Option<&Mi
         attempt += 1;
         match pool_options.clone().connect_with(options.clone()).await {
             Ok(pool) => break pool,
+            // A TLS failure (untrusted certificate, wrong host name, a
+            // server without TLS under sslmode=require) won't mend itself.
+            Err(e) if matches!(e, sqlx::Error::Tls(_)) || crate::tls::is_tls_failure(&e) => {
+                return Err(anyhow::anyhow!(
+                    "TLS to {url} failed: {e} (check sslmode, sslrootcert and the host name the certificate names)"
+                ));
+            }
             Err(e) if attempt < 10 => {
                 tracing::warn!(%url, error = %e, attempt, "database not reachable yet, retrying");
                 tokio::time::sleep(delay).await;

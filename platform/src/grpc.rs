@@ -75,17 +75,33 @@ pub async fn serve(
         .context("gRPC server failed")
 }
 
+/// A channel to a peer service, balanced over its replicas (see
+/// [`crate::balance`]): `url` is one URL, or several separated by commas.
+pub type Channel = crate::balance::BalancedChannel;
+
 /// A lazily connecting channel to a peer service: the peer may start later,
-/// and calls fail with UNAVAILABLE until it does.
-pub fn channel(url: &str) -> anyhow::Result<tonic::transport::Channel> {
-    let endpoint = tonic::transport::Endpoint::from_shared(url.to_owned())
+/// and calls fail with UNAVAILABLE until it does. Every replica behind the
+/// URL (or URLs) takes calls; see [`crate::balance`].
+pub fn channel(url: &str) -> anyhow::Result<Channel> {
+    let urls: Vec<String> = url
+        .split(',')
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .map(str::to_owned)
+        .collect();
+    anyhow::ensure!(!urls.is_empty(), "no service URL given");
+    crate::balance::BalancedChannel::new(urls, endpoint)
+}
+
+/// The connection settings of every replica.
+fn endpoint(url: &str) -> anyhow::Result<tonic::transport::Endpoint> {
+    Ok(tonic::transport::Endpoint::from_shared(url.to_owned())
         .with_context(|| format!("invalid service URL {url}"))?
         .connect_timeout(std::time::Duration::from_secs(3))
         // No call may hang forever; streams are exempt (they set no deadline).
         .timeout(std::time::Duration::from_secs(15))
         .tcp_nodelay(true)
-        .http2_keep_alive_interval(std::time::Duration::from_secs(30));
-    Ok(endpoint.connect_lazy())
+        .http2_keep_alive_interval(std::time::Duration::from_secs(30)))
 }
 
 /// What the composition root needs of a built service: its routes, and its

@@ -9,12 +9,12 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::grpc::Channel;
 use anyhow::Context;
 use chat_proto::auth::v1::IssueServiceTokenRequest;
 use chat_proto::auth::v1::auth_service_client::AuthServiceClient;
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::Mutex;
-use tonic::transport::Channel;
 
 use crate::ServiceError;
 use crate::config;

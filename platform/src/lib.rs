@@ -24,6 +24,7 @@
 //! - [`web`]: the `Origin` allowlist and CORS, for REST, WebSocket and gRPC-Web.
 
 pub mod backplane;
+pub mod balance;
 pub mod bus;
 pub mod config;
 pub mod db;
@@ -38,11 +39,13 @@ pub mod limits;
 pub mod metrics;
 pub mod page;
 pub mod presence;
+pub mod redis_link;
 pub mod room_events;
 pub mod service;
 pub mod sessions;
 pub mod shutdown;
 pub mod telemetry;
+pub mod tls;
 pub mod token;
 pub mod web;
 

@@ -3,19 +3,27 @@
 //! expiry that its gateway keeps refreshing. A user is online while the set
 //! is non-empty; a dead gateway's connections lapse with their TTL.
 //!
-//! Only real transitions are reported: in Redis the global `online` set's
+//! Only real transitions are reported: in Redis the `online` set's
 //! SADD/SREM answer decides, atomically inside a Lua script, so two
 //! messaging replicas never both announce the same change.
+//!
+//! In Redis, users are spread over [`BUCKETS`] hash tags: a user's
+//! connection set and the `online` set of their bucket share the tag, so
+//! each script touches one slot, as a Redis Cluster requires, and the
+//! buckets spread presence over the cluster's shards.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use redis::aio::ConnectionManager;
+use crate::redis_link::RedisConn;
+
+/// How many hash tags presence is spread over.
+pub const BUCKETS: i64 = 16;
 
 #[derive(Clone)]
 pub enum PresenceStore {
-    Redis { conn: ConnectionManager, prefix: Arc<str> },
+    Redis { conn: RedisConn, prefix: Arc<str> },
     Local(Arc<std::sync::Mutex<HashMap<i64, HashMap<String, Instant>>>>),
 }
 
@@ -65,17 +73,28 @@ impl PresenceStore {
     }
 
     /// Presence in Redis, under `prefix` like the bus's channels.
-    pub fn redis(conn: ConnectionManager, prefix: &str) -> Self {
+    pub fn redis(conn: RedisConn, prefix: &str) -> Self {
         Self::Redis {
             conn,
             prefix: prefix.into(),
         }
     }
 
+    fn bucket(user_id: i64) -> i64 {
+        user_id.rem_euclid(BUCKETS)
+    }
+
+    /// The online set of one bucket.
+    fn online_key(prefix: &str, bucket: i64) -> String {
+        format!("{prefix}presence:{{p{bucket}}}:online")
+    }
+
+    /// A user's connection set and their bucket's online set (one slot).
     fn keys(prefix: &str, user_id: i64) -> (String, String) {
+        let bucket = Self::bucket(user_id);
         (
-            format!("{prefix}presence:conns:{user_id}"),
-            format!("{prefix}presence:online"),
+            format!("{prefix}presence:{{p{bucket}}}:conns:{user_id}"),
+            Self::online_key(prefix, bucket),
         )
     }
 
@@ -144,15 +163,16 @@ impl PresenceStore {
     pub async fn sweep(&self) -> Result<Vec<i64>, PresenceError> {
         match self {
             Self::Redis { conn, prefix } => {
-                let online_key = format!("{prefix}presence:online");
-                let users: Vec<i64> = redis::cmd("SMEMBERS")
-                    .arg(&online_key)
-                    .query_async(&mut conn.clone())
-                    .await?;
                 let mut gone = Vec::new();
-                for user_id in users {
-                    if self.close(user_id, "").await? {
-                        gone.push(user_id);
+                for bucket in 0..BUCKETS {
+                    let users: Vec<i64> = redis::cmd("SMEMBERS")
+                        .arg(Self::online_key(prefix, bucket))
+                        .query_async(&mut conn.clone())
+                        .await?;
+                    for user_id in users {
+                        if self.close(user_id, "").await? {
+                            gone.push(user_id);
+                        }
                     }
                 }
                 Ok(gone)
@@ -182,17 +202,29 @@ impl PresenceStore {
                 if ids.is_empty() {
                     return Ok(Vec::new());
                 }
-                let flags: Vec<i64> = redis::cmd("SMISMEMBER")
-                    .arg(format!("{prefix}presence:online"))
-                    .arg(ids)
-                    .query_async(&mut conn.clone())
-                    .await?;
-                Ok(ids
-                    .iter()
-                    .zip(flags)
-                    .filter(|(_, f)| *f == 1)
-                    .map(|(id, _)| *id)
-                    .collect())
+                let mut by_bucket: HashMap<i64, Vec<i64>> = HashMap::new();
+                for id in ids {
+                    by_bucket.entry(Self::bucket(*id)).or_default().push(*id);
+                }
+                let asks = by_bucket.into_iter().map(|(bucket, ids)| {
+                    let mut conn = conn.clone();
+                    let key = Self::online_key(prefix, bucket);
+                    async move {
+                        let flags: Vec<i64> = redis::cmd("SMISMEMBER")
+                            .arg(key)
+                            .arg(&ids)
+                            .query_async(&mut conn)
+                            .await?;
+                        Ok::<_, PresenceError>(ids.into_iter().zip(flags).filter(|(_, f)| *f == 1).map(|(id, _)| id))
+                    }
+                });
+                let online: std::collections::HashSet<i64> = futures::future::try_join_all(asks)
+                    .await?
+                    .into_iter()
+                    .flatten()
+                    .collect();
+                // In the order asked.
+                Ok(ids.iter().copied().filter(|id| online.contains(id)).collect())
             }
             Self::Local(map) => {
                 let map = map.lock().expect("presence lock");

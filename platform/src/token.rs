@@ -9,11 +9,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::grpc::Channel;
 use chat_proto::auth::v1::{GetPublicKeysRequest, PublicKey, auth_service_client::AuthServiceClient};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Mutex, RwLock};
-use tonic::transport::Channel;
 
 use crate::error::ServiceError;
 pub use crate::sessions::Revocations;

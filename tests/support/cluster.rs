@@ -3,12 +3,36 @@
 //! tests see what crosses processes; on the embedded default both "gateways"
 //! are the one process.
 
+use super::redis_cluster::RedisCluster;
 use super::{Backend, ExtraGateway, TestApp, spawn_app};
 
 pub struct Cluster {
     pub app: TestApp,
     pub gateways: [String; 2],
     second: Option<ExtraGateway>,
+    /// The Redis Cluster under the bus, when the test made one.
+    pub redis: Option<RedisCluster>,
+}
+
+/// Two gateways on PostgreSQL whose bus and presence live in a fresh
+/// Redis Cluster (sharded pub/sub); `None` when the machine can't make one.
+pub async fn on_redis_cluster() -> Option<Cluster> {
+    let redis = RedisCluster::start().await?;
+    let backplane = chat_platform::config::BackplaneSettings {
+        cluster_nodes: redis.seeds(),
+        prefix: format!("rc{}:", std::process::id()),
+        ..chat_platform::config::BackplaneSettings::local()
+    };
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().to_path_buf();
+    let app = super::spawn_app_on_backplane(temp, dir, backplane).await;
+    let second = ExtraGateway::start(app.settings.clone()).await;
+    Some(Cluster {
+        gateways: [app.http.clone(), second.url.clone()],
+        app,
+        second: Some(second),
+        redis: Some(redis),
+    })
 }
 
 pub async fn cluster(backend: Backend) -> Cluster {
@@ -19,6 +43,7 @@ pub async fn cluster(backend: Backend) -> Cluster {
             gateways: [http.clone(), http],
             app,
             second: None,
+            redis: None,
         };
     }
     let second = ExtraGateway::start(app.settings.clone()).await;
@@ -26,6 +51,7 @@ pub async fn cluster(backend: Backend) -> Cluster {
         gateways: [app.http.clone(), second.url.clone()],
         app,
         second: Some(second),
+        redis: None,
     }
 }
 
@@ -58,6 +84,27 @@ macro_rules! cluster_tests {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
                     let cluster = $crate::support::cluster::cluster($crate::support::Backend::Postgres).await;
+                    super::$name(&cluster).await;
+                    cluster.stop().await;
+                }
+            )*
+        }
+    };
+}
+
+/// Generates one test on a fresh Redis Cluster (three masters, three
+/// replicas) for each listed `async fn(&Cluster)`; skipped with a message
+/// where redis-server or redis-cli is missing.
+#[macro_export]
+macro_rules! redis_cluster_tests {
+    ($($name:ident),* $(,)?) => {
+        mod redis_cluster {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some(cluster) = $crate::support::cluster::on_redis_cluster().await else {
+                        return;
+                    };
                     super::$name(&cluster).await;
                     cluster.stop().await;
                 }

@@ -5,6 +5,7 @@
 
 pub mod cluster;
 pub mod process;
+pub mod redis_cluster;
 pub mod sio;
 
 use std::path::PathBuf;
@@ -87,6 +88,18 @@ pub async fn spawn_app_with_redis(url: &str) -> TestApp {
     spawn_app_on(Backend::Postgres, temp, data_dir, None, Some(url.to_owned()), |_| {}).await
 }
 
+/// Starts a PostgreSQL app on the given backplane (a TLS Redis, a Redis Cluster).
+pub async fn spawn_app_on_backplane(
+    temp: tempfile::TempDir,
+    data_dir: PathBuf,
+    backplane: BackplaneSettings,
+) -> TestApp {
+    spawn_app_on(Backend::Postgres, temp, data_dir, None, None, move |s| {
+        s.shared.backplane = backplane;
+    })
+    .await
+}
+
 pub async fn create_pg_database() -> (String, String) {
     sqlx::any::install_default_drivers();
     let name = format!(
@@ -122,8 +135,8 @@ pub fn test_settings(data_dir: PathBuf, database_url: Option<&str>, grpc_addr: &
         presence_ttl: Duration::from_secs(3),
         peers: Peers::all_at(&peer),
         backplane: BackplaneSettings {
-            redis_url: None,
             prefix: "test:".into(),
+            ..BackplaneSettings::local()
         },
         // Tests act as many users from one address; each limit's own test
         // turns the limits back on (`spawn_app_with_limits`).

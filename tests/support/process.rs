@@ -28,6 +28,17 @@ pub async fn wait_http(base: &str) {
     panic!("{base} never became healthy");
 }
 
+/// The bus of `app`, as a process's environment: its Redis Cluster, or
+/// its Redis (the machine's when `app` runs in process).
+fn backplane_env(app: &TestApp) -> Vec<(&'static str, String)> {
+    let backplane = &app.settings.shared.backplane;
+    if !backplane.cluster_nodes.is_empty() {
+        return vec![("REDIS_CLUSTER_NODES", backplane.cluster_nodes.join(","))];
+    }
+    let url = backplane.redis_url.as_deref().unwrap_or("redis://127.0.0.1:6379");
+    vec![("REDIS_URL", url.to_owned())]
+}
+
 /// `chat <role>` as its own OS process, wired to `app`'s services, bus and
 /// secret, with `env` on top.
 fn role_process(app: &TestApp, role: &str, env: &[(&str, String)]) -> Child {
@@ -39,15 +50,7 @@ fn role_process(app: &TestApp, role: &str, env: &[(&str, String)]) -> Child {
         .env("PROFILE_SERVICE_URL", &app.grpc)
         .env("ROOM_SERVICE_URL", &app.grpc)
         .env("MESSAGING_SERVICE_URL", &app.grpc)
-        .env(
-            "REDIS_URL",
-            app.settings
-                .shared
-                .backplane
-                .redis_url
-                .as_deref()
-                .unwrap_or("redis://127.0.0.1:6379"),
-        )
+        .envs(backplane_env(app))
         .env("REDIS_CHANNEL_PREFIX", &app.settings.shared.backplane.prefix)
         .env("INTERNAL_SECRET", "test-internal-secret-0123456789")
         .env("PRESENCE_TTL_SECS", "3")
@@ -82,9 +85,38 @@ pub async fn gateway_process_with(app: &TestApp, extra: &[(&str, &str)]) -> (Chi
     (child, base)
 }
 
+/// One gRPC service as its own OS process: its gRPC URL and `/metrics`.
+pub struct Replica {
+    pub child: Child,
+    pub grpc: String,
+    pub metrics: String,
+}
+
+impl Replica {
+    /// How many calls of `rpc` (a full gRPC path) this process answered.
+    pub async fn served(&self, rpc: &str) -> f64 {
+        let text = reqwest::get(format!("{}/metrics", self.metrics))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        text.lines()
+            .filter(|l| l.starts_with("chat_grpc_requests_total{") && l.contains(&format!("rpc=\"{rpc}\"")))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    }
+
+    /// SIGKILL, and waits until it is gone.
+    pub async fn kill(&mut self) {
+        self.child.start_kill().unwrap();
+        self.child.wait().await.unwrap();
+    }
+}
+
 /// `chat <role>` for one gRPC service as its own OS process, on
-/// `database_url`. Returns the process and its gRPC URL.
-pub async fn service_process(app: &TestApp, role: &str, database_url: &str) -> (Child, String) {
+/// `database_url`.
+pub async fn replica(app: &TestApp, role: &str, database_url: &str) -> Replica {
     let grpc = free_port();
     let metrics = free_port();
     let env = [
@@ -104,5 +136,16 @@ pub async fn service_process(app: &TestApp, role: &str, database_url: &str) -> (
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    (child, format!("http://127.0.0.1:{grpc}"))
+    Replica {
+        child,
+        grpc: format!("http://127.0.0.1:{grpc}"),
+        metrics: base,
+    }
+}
+
+/// `chat <role>` for one gRPC service as its own OS process, on
+/// `database_url`. Returns the process and its gRPC URL.
+pub async fn service_process(app: &TestApp, role: &str, database_url: &str) -> (Child, String) {
+    let replica = replica(app, role, database_url).await;
+    (replica.child, replica.grpc)
 }

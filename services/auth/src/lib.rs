@@ -27,6 +27,7 @@ use chat_platform::backplane::Backplane;
 use chat_platform::config::{self, ConfigError, Jwt, Shared};
 use chat_platform::db::{self, DatabaseUrl, Migrations};
 use chat_platform::error::from_peer;
+use chat_platform::grpc::Channel;
 use chat_platform::service::Service;
 use chat_platform::token::{TokenVerifier, with_bearer};
 use chat_platform::{ServiceError, ServiceResult, now_micros};
@@ -38,7 +39,6 @@ use chat_proto::timestamp_from_micros;
 use secrecy::SecretString;
 use sha2::{Digest, Sha256};
 use tonic::Request;
-use tonic::transport::Channel;
 
 use crate::keys::{KeySource, Signer};
 use crate::password::PasswordHashing;

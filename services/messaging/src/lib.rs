@@ -108,7 +108,7 @@ struct Inner {
     store: MessageStore,
     batcher: Arc<Batcher>,
     verifier: TokenVerifier,
-    profiles: ProfileServiceClient<tonic::transport::Channel>,
+    profiles: ProfileServiceClient<chat_platform::grpc::Channel>,
     tokens: ServiceTokens,
     bus: EventBus,
     shared: SharedSubscriber,

@@ -7,11 +7,11 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use chat_platform::error::from_peer;
+use chat_platform::grpc::Channel;
 use chat_platform::internal::ServiceTokens;
 use chat_platform::{ServiceError, ServiceResult};
 use chat_proto::room::v1::room_service_client::RoomServiceClient;
 use chat_proto::room::v1::{CheckMembershipRequest, ListMemberRoomIdsRequest, Role};
-use tonic::transport::Channel;
 
 const TTL: Duration = Duration::from_secs(60);
 

@@ -8,12 +8,12 @@ use std::time::{Duration, Instant};
 
 use chat_platform::ServiceResult;
 use chat_platform::error::from_peer;
+use chat_platform::grpc::Channel;
 use chat_platform::internal::ServiceTokens;
 use chat_proto::messaging::v1::{Message, Sender};
 use chat_proto::profile::v1::BatchGetProfilesRequest;
 use chat_proto::profile::v1::profile_service_client::ProfileServiceClient;
 use chat_proto::timestamp_from_micros;
-use tonic::transport::Channel;
 
 use crate::store::MessageRow;
 

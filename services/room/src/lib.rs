@@ -24,6 +24,7 @@ use chat_platform::backplane::Backplane;
 use chat_platform::bus::EventBus;
 use chat_platform::config::{ConfigError, Jwt, Shared};
 use chat_platform::db::{self, DatabaseUrl, Migrations};
+use chat_platform::grpc::Channel;
 use chat_platform::internal::ServiceTokens;
 use chat_platform::service::Service;
 use chat_platform::token::TokenVerifier;
@@ -31,7 +32,6 @@ use chat_proto::messaging::v1::messaging_service_client::MessagingServiceClient;
 use chat_proto::profile::v1::profile_service_client::ProfileServiceClient;
 use chat_proto::room::v1::room_service_server::RoomServiceServer;
 use secrecy::SecretString;
-use tonic::transport::Channel;
 
 use crate::store::RoomStore;
 

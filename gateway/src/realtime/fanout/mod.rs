@@ -15,6 +15,7 @@ use std::time::Duration;
 use chat_platform::bus::{
     self, BusEvent, MENTIONS_CHANNEL, PRESENCE_CHANNEL, PROFILES_CHANNEL, ROOMS_CHANNEL, SharedSubscriber, room_channel,
 };
+use chat_platform::grpc::Channel;
 use chat_platform::internal::ServiceTokens;
 use chat_platform::sessions::{self, SESSIONS_CHANNEL};
 use chat_proto::events::v1::SessionEvent;
@@ -26,7 +27,6 @@ use prost::Message as _;
 use serde_json::json;
 use socketioxide::SocketIo;
 use tokio::sync::{Mutex, broadcast};
-use tonic::transport::Channel;
 
 mod changes;
 mod membership;
