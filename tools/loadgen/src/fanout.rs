@@ -12,16 +12,46 @@ use tokio::sync::{Mutex, Semaphore};
 use crate::setup::*;
 use crate::socket::*;
 
-#[allow(clippy::too_many_arguments)]
-pub async fn fanout(
-    gateways: Vec<String>,
-    clients: usize,
-    room_count: usize,
-    rate: u64,
-    senders: usize,
-    users: usize,
-    duration: u64,
-) -> anyhow::Result<()> {
+/// Which gateway each client connects to.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum Placement {
+    /// Client i on gateway i mod G (with several rooms, a room may end up on
+    /// one gateway or on a few, depending on the counts).
+    Interleave,
+    /// Every room's clients evenly over every gateway, as a load balancer
+    /// that knows nothing of rooms would place big rooms' members.
+    Spread,
+}
+
+pub struct Args {
+    pub gateways: Vec<String>,
+    pub clients: usize,
+    pub room_count: usize,
+    pub rate: u64,
+    pub senders: usize,
+    pub users: usize,
+    pub duration: u64,
+    pub placement: Placement,
+    /// Seconds every client stays joined and idle before the sending starts.
+    pub settle: u64,
+    /// Seconds the connections stay open after the results are printed, so
+    /// that whoever reads the servers' CPU can do so before they close.
+    pub linger: u64,
+}
+
+pub async fn fanout(args: Args) -> anyhow::Result<()> {
+    let Args {
+        gateways,
+        clients,
+        room_count,
+        rate,
+        senders,
+        users,
+        duration,
+        placement,
+        settle,
+        linger,
+    } = args;
     let http = reqwest::Client::new();
     let base = &gateways[0];
     println!(
@@ -43,7 +73,11 @@ pub async fn fanout(
     let gate = Arc::new(Semaphore::new(100));
     let mut pending = Vec::new();
     for i in 0..clients {
-        let gateway = gateways[i % gateways.len()].clone();
+        let slot = match placement {
+            Placement::Interleave => i,
+            Placement::Spread => i / rooms.len(),
+        };
+        let gateway = gateways[slot % gateways.len()].clone();
         let token = tokens[i % tokens.len()].clone();
         let room = rooms[i % rooms.len()];
         per_room[i % rooms.len()] += 1;
@@ -94,7 +128,8 @@ pub async fn fanout(
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     println!("{clients} clients joined in {:.1}s", start.elapsed().as_secs_f64());
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    tokio::time::sleep(Duration::from_secs(settle)).await;
+    println!("sending for {duration}s");
     deliveries.store(0, Ordering::Relaxed);
     latencies.lock().await.reset();
 
@@ -161,5 +196,7 @@ pub async fn fanout(
         h.max() as f64 / 1000.0,
         h.len()
     );
+    drop(h);
+    tokio::time::sleep(Duration::from_secs(linger)).await;
     Ok(())
 }

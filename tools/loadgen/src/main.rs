@@ -25,7 +25,7 @@ mod socket;
 
 use clap::{Parser, Subcommand};
 
-use crate::fanout::fanout;
+use crate::fanout::{Placement, fanout};
 use crate::idle::idle;
 use crate::logins::logins;
 use crate::persist::persist;
@@ -60,6 +60,15 @@ enum Mode {
         users: usize,
         #[arg(long, default_value_t = 20)]
         duration: u64,
+        /// Which gateway each client connects to.
+        #[arg(long, value_enum, default_value_t = Placement::Interleave)]
+        placement: Placement,
+        /// Seconds to wait, every client joined and idle, before sending.
+        #[arg(long, default_value_t = 1)]
+        settle: u64,
+        /// Seconds to keep every connection open after printing the results.
+        #[arg(long, default_value_t = 0)]
+        linger: u64,
     },
     /// Memory per idle connection.
     Idle {
@@ -150,7 +159,24 @@ async fn main() -> anyhow::Result<()> {
             senders,
             users,
             duration,
-        } => fanout(gateways, clients, rooms, rate, senders, users, duration).await,
+            placement,
+            settle,
+            linger,
+        } => {
+            fanout(fanout::Args {
+                gateways,
+                clients,
+                room_count: rooms,
+                rate,
+                senders,
+                users,
+                duration,
+                placement,
+                settle,
+                linger,
+            })
+            .await
+        }
         Mode::Idle {
             gateway,
             clients,
