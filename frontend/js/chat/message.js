@@ -1,7 +1,8 @@
 // One sender group and one message of the conversation, as DOM: the text
-// (rich text, richtext.js, with mentions highlighted), "(edited)", the tombstone of a deleted message,
-// delivery state with Retry, the actions button and menu, the reactions,
-// and "Seen by" under our own last message. Text only ever goes in as text.
+// (rich text, richtext.js, with mentions highlighted), "(edited)", the
+// tombstone of a deleted message, delivery state with Retry, the actions
+// button and menu, the reactions, and "Seen by" under our own last message.
+// Text only ever goes in as text.
 
 import { avatarEl, fullName, h } from '../dom.js';
 import { timeOf } from '../format.js';

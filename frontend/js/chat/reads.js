@@ -13,7 +13,8 @@ import { renderRooms } from './rooms.js';
 import { emit, socket } from './socket.js';
 import { conv, convs, members, rooms, state } from './state.js';
 
-const viewing = (roomId) => roomId === state.current && document.visibilityState === 'visible';
+/** Messages arriving in `roomId` are read at once: it is in view, on a visible page, scrolled to the newest. */
+const viewing = (roomId) => roomId === state.current && document.visibilityState === 'visible' && isAtBottom();
 
 /** Messages merged into a room's store (history or live): counted if new and unread. */
 export function noteArrivals(roomId, messages) {
