@@ -195,7 +195,8 @@ impl Service<http::Request<Body>> for BalancedChannel {
         let mut ready = std::mem::replace(&mut self.inner, fresh);
         let rule = rule(request.uri().path());
         if rule == Retry::Never {
-            return Box::pin(ready.call(request));
+            let call = ready.call(request);
+            return Box::pin(async move { call.await.map_err(unavailable) });
         }
         let spare = self.inner.clone();
         Box::pin(async move {
@@ -214,15 +215,30 @@ impl Service<http::Request<Body>> for BalancedChannel {
                 request
             };
             let first: ResponseFuture = Box::pin(ready.call(rebuild(body.clone())));
-            match first.await {
+            let result = match first.await {
                 Err(error) if rule == Retry::Always || unsent(error.as_ref()) => {
                     tracing::debug!(%error, path = %parts.uri.path(), "gRPC call failed at the transport; retrying once");
                     oneshot(spare, rebuild(body)).await
                 }
                 result => result,
-            }
+            };
+            result.map_err(unavailable)
         })
     }
+}
+
+/// A transport failure is UNAVAILABLE in gRPC's terms (the peer could not
+/// be reached or went away), which callers map to 503, not to an internal
+/// error.
+fn unavailable(error: BoxError) -> BoxError {
+    if error.is::<tonic::Status>() {
+        return error;
+    }
+    // The detail names internal addresses: it goes to the log only.
+    tracing::debug!(%error, "gRPC call failed at the transport");
+    Box::new(tonic::Status::unavailable(
+        "transport: the peer service could not be reached",
+    ))
 }
 
 fn oneshot(service: Buffer<http::Request<Body>, ResponseFuture>, request: http::Request<Body>) -> ResponseFuture {

@@ -123,6 +123,7 @@ static DRIVERS: Once = Once::new();
 pub async fn connect(url: &DatabaseUrl, service: Service, migrations: Option<&Migrations>) -> anyhow::Result<Database> {
     let schema = service.as_str();
     DRIVERS.call_once(sqlx::any::install_default_drivers);
+    crate::tls::install_provider();
     let backend = url.backend();
     if backend == Backend::Sqlite {
         ensure_sqlite_dir(url.expose())?;

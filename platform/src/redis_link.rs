@@ -146,6 +146,7 @@ async fn speaks_plaintext(url: &str) -> bool {
 /// the in-process backplane.
 pub async fn connect(settings: &BackplaneSettings) -> anyhow::Result<Option<(RedisConn, RedisTarget)>> {
     settings.validate()?;
+    crate::tls::install_provider();
     let certs = certificates(&settings.tls)?;
     let tls_urls = settings
         .cluster_nodes

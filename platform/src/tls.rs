@@ -28,3 +28,10 @@ pub fn is_tls_failure(error: &(dyn std::error::Error + 'static)) -> bool {
     .iter()
     .any(|needle| text.contains(needle))
 }
+
+/// Makes ring the process's TLS crypto provider (sqlx and redis both use
+/// rustls), so that a dependency enabling another provider later can't
+/// leave rustls unable to choose. Idempotent.
+pub fn install_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
