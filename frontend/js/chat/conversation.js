@@ -121,7 +121,7 @@ export function renderMessages({ scroll } = {}) {
   const roomId = state.current;
   const c = conv(roomId);
   const s = el.scroller;
-  const atBottom = s.scrollHeight - s.scrollTop - s.clientHeight < 60;
+  const atBottom = isAtBottom();
   const fromBottom = s.scrollHeight - s.scrollTop;
   const keepFocus = document.activeElement && el.list.contains(document.activeElement) ? document.activeElement.dataset.focusKey : null;
 
@@ -157,8 +157,9 @@ export function renderMessages({ scroll } = {}) {
   if (scroll === 'bottom' || (scroll === undefined && atBottom)) {
     s.scrollTop = s.scrollHeight;
     c.unseen = 0;
+  } else if (scroll === 'keep-bottom-distance') {
+    s.scrollTop = s.scrollHeight - fromBottom;
   }
-  else if (scroll === 'keep-bottom-distance') s.scrollTop = s.scrollHeight - fromBottom;
   if (scroll === 'bottom' && divider && !c.dividerShown) {
     // Opening a room with unread messages: from the first of them, if it is above the view.
     c.dividerShown = true;

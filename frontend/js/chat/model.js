@@ -22,6 +22,7 @@ export function newConv() {
     reads: null, // userId -> last_read_seq (GET /chat/rooms/{id}/reads, then read_updated)
     divider: null, // "New messages" goes above the first message from others after this seq
     dividerShown: false, // the view has been scrolled to the divider once
+    unseen: 0, // messages from others that arrived while scrolled up ("Jump to latest")
     loadWaiters: [], // resolved when the first history arrives (history.js)
     olderWaiters: [], // resolved when the older page asked for arrives (history.js)
   };
