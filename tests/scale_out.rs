@@ -58,22 +58,6 @@ async fn send_all(mut client: SioClient, room_id: i64, tag: &str, n: usize) -> S
     client
 }
 
-/// The seqs of the next `n` messages, then nothing more.
-async fn seqs(client: &mut SioClient, n: usize) -> Vec<i64> {
-    let mut got = Vec::new();
-    while got.len() < n {
-        got.push(client.expect("new_message").await["seq"].as_i64().unwrap());
-    }
-    let extra: Vec<_> = client
-        .drain(Duration::from_millis(500))
-        .await
-        .into_iter()
-        .filter(|(name, _)| name == "new_message")
-        .collect();
-    assert!(extra.is_empty(), "deliveries beyond the {n} sent: {extra:?}");
-    got
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_messaging_replicas_keep_seq_gap_free_and_deliver_once() {
     let app = spawn_app(Backend::Postgres).await;
@@ -95,7 +79,7 @@ async fn two_messaging_replicas_keep_seq_gap_free_and_deliver_once() {
     );
     let expected: Vec<i64> = (1..=80).collect();
     for watcher in [&mut watch_one, &mut watch_two] {
-        assert_eq!(seqs(watcher, 80).await, expected, "every seq once, in order");
+        assert_eq!(watcher.message_seqs(80).await, expected, "every seq once, in order");
     }
     let pool = app.service_db("messaging").await;
     let stored: Vec<i64> = sqlx::query_scalar("SELECT seq FROM messages WHERE room_id = $1 ORDER BY seq")

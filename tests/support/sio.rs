@@ -186,6 +186,23 @@ impl SioClient {
         }
     }
 
+    /// The seqs of the next `n` `new_message` events; fails if another
+    /// arrives within half a second after them (a duplicate).
+    pub async fn message_seqs(&mut self, n: usize) -> Vec<i64> {
+        let mut seqs = Vec::new();
+        while seqs.len() < n {
+            seqs.push(self.expect("new_message").await["seq"].as_i64().expect("a seq"));
+        }
+        let extra: Vec<_> = self
+            .drain(Duration::from_millis(500))
+            .await
+            .into_iter()
+            .filter(|(name, _)| name == "new_message")
+            .collect();
+        assert!(extra.is_empty(), "deliveries beyond the {n} expected: {extra:?}");
+        seqs
+    }
+
     /// Every event that arrives within `quiet` of the previous one.
     pub async fn drain(&mut self, quiet: Duration) -> Vec<(String, Value)> {
         let mut got = Vec::new();
