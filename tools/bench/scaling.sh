@@ -64,7 +64,7 @@ for port in $(seq "$HTTP_PORT" $((HTTP_PORT + max_gateways))) "$GRPC_PORT" "$RED
 done
 
 mkdir -p "$OUT/bin"
-cp "$BIN/chat" "$BIN/loadgen" "$OUT/bin/"
+cp -p "$BIN/chat" "$BIN/loadgen" "$OUT/bin/"
 BIN="$OUT/bin"
 DATA=$(mktemp -d)
 : >"$OUT/windows.tsv"
@@ -144,6 +144,14 @@ machine_ticks() {
   read -r cpu user nice system idle iowait irq softirq steal _ </proc/stat
   echo $((user + nice + system + irq + softirq + steal))
 }
+# Context switches of every thread of the pids, voluntary and not.
+switches() {
+  local sum=0 p
+  for p in "$@"; do
+    sum=$((sum + $(cat /proc/"$p"/task/*/status 2>/dev/null | awk '/ctxt_switches:/ {n += $2} END {print n + 0}')))
+  done
+  echo "$sum"
+}
 # Resident memory of the pids, KiB.
 rss() {
   local sum=0 p kib
@@ -165,7 +173,7 @@ pg_ticks() {
 mark() { # start|end loadgen-pid
   [ "$1" != start ] || redis-cli -p "$REDIS_PORT" config resetstat >/dev/null
   echo "$1 $(date +%s.%N) gw=$(ticks $GATEWAY_PIDS) svc=$(ticks "$SERVICES") redis=$(ticks "$REDIS")" \
-    "lg=$(ticks "$2") machine=$(machine_ticks) gwrss=$(rss $GATEWAY_PIDS) wal=$(pg 'SELECT pg_current_wal_lsn()') pg=$(pg_ticks | tr ' ' ',')"
+    "lg=$(ticks "$2") machine=$(machine_ticks) gwcs=$(switches $GATEWAY_PIDS) gwrss=$(rss $GATEWAY_PIDS) wal=$(pg 'SELECT pg_current_wal_lsn()') pg=$(pg_ticks | tr ' ' ',')"
   if [ "$1" = end ]; then
     redis-cli -p "$REDIS_PORT" info commandstats | tr -d '\r' | grep '^cmdstat_' | sed 's/^/redis /'
   fi
@@ -209,16 +217,21 @@ step() {
   echo "gateways: $GATEWAY_COUNTS; repeats: $REPEATS; clients: $CLIENTS; one room at $ONE_ROOM_RATE msg/s; $SMALL_ROOMS rooms at $SMALL_RATE msg/s; $DURATION s sending; quiet $QUIET s; out: $OUT"
 } | tee "$OUT/header.txt"
 
+# Each repeat starts one gateway count later, so a slow drift in what else
+# the machine does is not pinned on one count.
+read -r -a counts <<<"$GATEWAY_COUNTS"
 for rep in $(seq 1 "$REPEATS"); do
-  for n in $GATEWAY_COUNTS; do
+  for i in "${!counts[@]}"; do
+    n=${counts[$(((i + rep - 1) % ${#counts[@]}))]}
     start_stack "$n" "r$rep-g$n"
     [ "$QUIET" = 0 ] || step "$rep" "$n" quiet-rooms "quiet:clients joined in :sending for" -- \
       fanout --gateways "$GATEWAYS" --clients "$CLIENTS" --rooms "$CLIENTS" --users 2 --senders 1 \
       --rate 1 --duration 1 --settle "$QUIET" --linger 3
-    [ "$ONE_ROOM_RATE" = 0 ] || step "$rep" "$n" one-room \
-      "quiet:clients joined in :sending for" "send:sending for:sent " -- \
+    quiet=("quiet:clients joined in :sending for")
+    [ "$QUIET" != 0 ] || quiet=()
+    [ "$ONE_ROOM_RATE" = 0 ] || step "$rep" "$n" one-room "${quiet[@]}" "send:sending for:sent " -- \
       fanout --gateways "$GATEWAYS" --clients "$CLIENTS" --rooms 1 --placement spread \
-      --rate "$ONE_ROOM_RATE" --senders 10 --duration "$DURATION" --settle "$QUIET" --linger 3
+      --rate "$ONE_ROOM_RATE" --senders 10 --duration "$DURATION" --settle "$((QUIET > 0 ? QUIET : 1))" --linger 3
     [ "$SMALL_RATE" = 0 ] || step "$rep" "$n" small-rooms "send:sending for:sent " -- \
       fanout --gateways "$GATEWAYS" --clients "$CLIENTS" --rooms "$SMALL_ROOMS" --placement spread \
       --rate "$SMALL_RATE" --senders "$CLIENTS" --duration "$DURATION" --settle 1 --linger 3

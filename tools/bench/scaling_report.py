@@ -81,6 +81,7 @@ def window_figures(w):
     f["pg"] = sum(t - s["pg"].get(p, 0) for p, t in e["pg"].items()) / CLK_TCK
     f["wal"] = e["wal"] - s["wal"]
     f["gwrss"] = e.get("gwrss", 0) / 1024
+    f["gwcs"] = e.get("gwcs", 0) - s.get("gwcs", 0)
     f["redis_cmds"] = w["redis"]
     return f
 
@@ -92,6 +93,45 @@ def spread(values, fmt="{:.2f}"):
     if len(values) == 1:
         return fmt.format(mean)
     return f"{fmt.format(mean)} ({fmt.format(min(values))}–{fmt.format(max(values))})"
+
+SATURATED = 1.8
+
+
+def summary(sends, which):
+    print(f"## CPU µs per delivery (process CPU time / deliveries), {which}: mean (min–max)\n")
+    print("| workload | gateways | runs | deliveries/s | p99 ms | gateways | services | Redis | PostgreSQL"
+          " | all servers | loadgen | machine busy (cores) | gateway switches per 1k deliveries | WAL bytes/msg"
+          " | load avg |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    by = defaultdict(list)
+    for r in sends:
+        by[(r["step"], r["n"])].append(r)
+    for (step, n), rs in sorted(by.items()):
+        per = {k: [r[k] * 1e6 / r["deliveries"] for r in rs] for k in (*GROUPS, "lg")}
+        total = [sum(r[k] for k in GROUPS) * 1e6 / r["deliveries"] for r in rs]
+        print(
+            f"| {step} | {n} | {len(rs)} | {statistics.mean(r['deliveries'] / r['send_s'] for r in rs):,.0f}"
+            f" | {statistics.median(r['p99'] for r in rs):.1f}"
+            + "".join(f" | {spread(per[k])}" for k in GROUPS)
+            + f" | {spread(total)} | {spread(per['lg'])}"
+            + f" | {spread([r['busy'] for r in rs])}"
+            + f" | {spread([r['gwcs'] * 1000 / r['deliveries'] for r in rs], '{:.0f}')}"
+            + f" | {spread([r['wal'] / r['sent'] for r in rs], '{:,.0f}')}"
+            + f" | {spread([r['load'] for r in rs], '{:.1f}')} |"
+        )
+    print()
+
+
+def fit_receipts(sends):
+    """Gateway CPU per message against gateways per message (small rooms, spread)."""
+    pts = [(r["n"], (r["gw"] * 1e6) / r["sent"]) for r in sends if r["step"] == "small-rooms"]
+    if len({x for x, _ in pts}) < 2:
+        return
+    mx = statistics.mean(x for x, _ in pts)
+    my = statistics.mean(y for _, y in pts)
+    slope = sum((x - mx) * (y - my) for x, y in pts) / sum((x - mx) ** 2 for x, _ in pts)
+    print("Small rooms, gateway CPU per message = a + b × (gateways the room spans), least squares over"
+          f" {len(pts)} windows: a = {my - slope * mx:.0f} µs, b = {slope:.1f} µs per gateway.\n")
 
 
 def main(out):
@@ -107,36 +147,26 @@ def main(out):
                 )
 
     sends = [r for r in runs if r["window"] == "send" and r.get("deliveries")]
-    print("## CPU µs per delivery (process CPU time / deliveries): mean (min–max) over the repeats\n")
-    print("| workload | gateways | runs | deliveries/s | p99 ms | gateways | services | Redis | PostgreSQL"
-          " | all servers | loadgen | WAL bytes/msg | load avg |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    by = defaultdict(list)
     for r in sends:
-        by[(r["step"], r["n"])].append(r)
-    for (step, n), rs in sorted(by.items()):
-        per = {k: [r[k] * 1e6 / r["deliveries"] for r in rs] for k in (*GROUPS, "lg")}
-        total = [sum(r[k] for k in GROUPS) * 1e6 / r["deliveries"] for r in rs]
-        print(
-            f"| {step} | {n} | {len(rs)} | {statistics.mean(r['deliveries'] / r['send_s'] for r in rs):,.0f}"
-            f" | {statistics.median(r['p99'] for r in rs):.1f}"
-            + "".join(f" | {spread(per[k])}" for k in GROUPS)
-            + f" | {spread(total)} | {spread(per['lg'])}"
-            + f" | {spread([r['wal'] / r['sent'] for r in rs], '{:,.0f}')}"
-            + f" | {spread([r['load'] for r in rs], '{:.1f}')} |"
-        )
+        r["busy"] = r["machine"] / r["secs"]
+    summary(sends, "all send windows")
+    calm = [r for r in sends if r["busy"] < SATURATED]
+    summary(calm, f"only the windows in which the whole machine was below {SATURATED} of its 2 cores busy")
+    fit_receipts(calm)
 
     print("\n## Every send window\n")
     print("| workload | gateways | repeat | deliveries | lost | p99 ms | gateways µs | services µs | Redis µs"
-          " | PostgreSQL µs | machine busy (cores) | load avg | Redis PUBLISH calls |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+          " | PostgreSQL µs | machine busy (cores) | load avg | gateway switches per 1k deliveries"
+          " | PUBLISH calls (µs each) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in sorted(sends, key=lambda r: (r["step"], r["n"], r["rep"])):
         d = r["deliveries"]
-        publish = r["redis_cmds"].get("publish", (0, 0))[0]
+        calls, usec = r["redis_cmds"].get("publish", (0, 0))
         print(
             f"| {r['step']} | {r['n']} | {r['rep']} | {d:,} | {r['lost']} | {r['p99']:.1f}"
             + "".join(f" | {r[k] * 1e6 / d:.2f}" for k in GROUPS)
-            + f" | {r['machine'] / r['secs']:.2f} | {r['load']:.1f} | {publish:,} |"
+            + f" | {r['busy']:.2f} | {r['load']:.1f} | {r['gwcs'] * 1000 / d:.0f}"
+            + f" | {calls:,} ({usec / max(calls, 1):.1f}) |"
         )
 
     quiet = [r for r in runs if r["window"] == "quiet"]
