@@ -17,31 +17,31 @@ import sys
 MEASURED = {
     # Gateway CPU per frame written to a socket, big room: scaling.sh
     # one-room windows below 1.8 busy cores, mean over 1, 2 and 4 gateways
-    # (7.29, 7.36 and 7.50).
+    # (7.38, 7.49 and 7.50).
     "gw_us_per_delivery": 7.4,
     # Gateway CPU per room event a gateway takes from Redis (decode, JSON,
     # the broadcast), whatever the number of its sockets in the room: slope
     # of the small-rooms windows, gateway CPU per message against gateways
-    # (least squares over 17 windows: 420 µs + 70 µs per gateway).
+    # (least squares over 20 windows: 424 µs + 69 µs per gateway).
     "gw_us_per_receipt": 70.0,
     # Gateway CPU per client event it turns into a gRPC call (send_message:
-    # parse, call, ack): the intercept of that fit, 420 µs, less 20
+    # parse, call, ack): the intercept of that fit, 424 µs, less 20
     # deliveries. Typing and mark_read are charged the same.
     "gw_us_per_call": 270.0,
     # Gateway CPU per connected socket per second, nobody sending (pings,
     # timers, its share of the presence refresh): one-room quiet windows.
     "gw_us_per_conn_s": 1.5,
     # Services (`chat all`) CPU per stored message at 625 msg/s over 50
-    # rooms (17.3-18.1 µs per delivery, 20 deliveries a message; small
+    # rooms (17.4-18.1 µs per delivery, 20 deliveries a message; small
     # batches); typing and mark_read calls charged half.
     "svc_us_per_message": 350.0,
     # Services CPU per connection per second: the presence refresh, one
     # Redis round trip per connection every 10 s (one-room quiet windows).
     "svc_us_per_conn_s": 3.0,
     # PostgreSQL CPU per stored message: 380 µs at 625 msg/s over 50 rooms
-    # (18.4-19.3 µs per delivery; batches of one or two), 71 µs in the
-    # persist benchmark (9,101/s,
-    # large batches). Below 5,000 msg/s per primary the first applies.
+    # (19.1-19.3 µs per delivery; batches of one or two), 71 µs in the
+    # persist benchmark (9,101/s, large batches). Below 5,000 msg/s per
+    # primary the first applies.
     "pg_us_per_message_small_batches": 380.0,
     "pg_us_per_message_batched": 71.0,
     # Redis process CPU per PUBLISH and per subscribing gateway it is

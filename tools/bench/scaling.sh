@@ -28,7 +28,7 @@
 #   BIN [~/.cache/scaling-bin]   where `chat` and `loadgen` are (release builds;
 #                                copied into OUT first, so a rebuild changes nothing)
 #   GATEWAY_COUNTS [1 2 4]  REPEATS [3]  DURATION [20]  QUIET [30] (0 skips the quiet windows)
-#   CLIENTS [1000]  ONE_ROOM_RATE [50] (0 skips)  SMALL_ROOMS [50]  SMALL_RATE [1250] (0 skips)
+#   CLIENTS [1000]  ONE_ROOM_RATE [50] (0 skips)  SMALL_ROOMS [50]  SMALL_RATE [625] (0 skips)
 #   HTTP_PORT [8180]    the services' HTTP; gateways listen on the next ports
 #   GRPC_PORT [50151]  REDIS_PORT [6391] (a private redis-server, started here)
 #   PG [postgres://postgres@127.0.0.1:5432]  DB [chat_bench_scaling]  KEEP_DB [unset]
@@ -44,7 +44,7 @@ QUIET=${QUIET:-30}
 CLIENTS=${CLIENTS:-1000}
 ONE_ROOM_RATE=${ONE_ROOM_RATE:-50}
 SMALL_ROOMS=${SMALL_ROOMS:-50}
-SMALL_RATE=${SMALL_RATE:-1250}
+SMALL_RATE=${SMALL_RATE:-625}
 HTTP_PORT=${HTTP_PORT:-8180}
 GRPC_PORT=${GRPC_PORT:-50151}
 REDIS_PORT=${REDIS_PORT:-6391}
@@ -100,6 +100,7 @@ cleanup() {
   [ -n "${KEEP_DB:-}" ] || pg "DROP DATABASE IF EXISTS $DB WITH (FORCE)" postgres >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 start_stack() { # gateway count, log name
   local n=$1 log=$2 i env
