@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use support::process::{Replica, gateway_process_with, replica};
+use support::process::{Replica, gateway_process_with, replica, replica_on};
 use support::sio::SioClient;
 use support::{Backend, TestApp, User, spawn_app};
 use tokio::process::Child;
@@ -297,5 +297,33 @@ async fn a_killed_replica_costs_only_its_in_flight_calls() {
     );
     let stored = app.count("messaging", "messages").await;
     assert!(stored >= sent, "every acknowledged send is stored ({stored} < {sent})");
+
+    // The replica comes back where its callers know it: once its health
+    // probe answers, it takes calls again.
+    let port: u16 = replicas[0].grpc.rsplit(':').next().unwrap().parse().unwrap();
+    let database = app.settings.messaging.database_url.expose().to_owned();
+    let back = replica_on(&app, "messaging", &database, port).await;
+    let mut client = SioClient::connect(&one, Some(&ana.token)).await.unwrap();
+    assert_eq!(
+        client.emit_ack("join_room", json!({"room_id": room_id})).await["ok"],
+        true
+    );
+    let mut taken = 0.0;
+    for i in 0..200 {
+        let ack = client
+            .emit_ack(
+                "send_message",
+                json!({"room_id": room_id, "content": format!("back {i}")}),
+            )
+            .await;
+        assert_eq!(ack["ok"], true, "{ack}");
+        taken = back.served(rpc).await;
+        if taken > 0.0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(taken > 0.0, "the restarted replica is balanced to again");
+    client.close().await;
     app.stop().await;
 }

@@ -377,8 +377,23 @@ async fn run_cluster(
     let mut pending: HashSet<String> = channels.clone();
     let mut lost = false;
     let mut retry = tokio::time::interval(Duration::from_secs(1));
+    // Which node owns which slots, asked every 2 s: a failover or a
+    // resharding changes it, and then every channel is subscribed again
+    // (the client does not move sharded subscriptions by itself, and a
+    // node that dies sends no notice).
+    let mut topology_check = tokio::time::interval(Duration::from_secs(2));
+    let mut topology: Option<Vec<(i64, i64, String)>> = None;
     loop {
         tokio::select! {
+            _ = topology_check.tick() => {
+                let Some(now) = slot_owners(&mut conn).await else { continue };
+                if topology.as_ref().is_some_and(|before| *before != now) {
+                    tracing::warn!("Redis Cluster slots moved; subscribing every channel again where it lives now");
+                    pending.extend(channels.iter().cloned());
+                    let _ = events.send(BusEvent::Resync);
+                }
+                topology = Some(now);
+            }
             command = commands.recv() => match command {
                 Some(Command::Subscribe(ch, ack)) => {
                     if conn.ssubscribe(format!("{prefix}{ch}")).await.is_err() {
@@ -419,6 +434,19 @@ async fn run_cluster(
                         tracing::info!(channels = channels.len(), "Redis Cluster subscriber re-subscribed");
                         let _ = events.send(BusEvent::Resync);
                     }
+                    // A node drops a shard channel's subscribers when its
+                    // slot moves (a failover, a resharding): subscribe again
+                    // where the slot lives now, unless we asked to leave.
+                    redis::PushKind::SUnsubscribe => {
+                        if let Some(redis::Value::BulkString(name)) = push.data.first() {
+                            let name = String::from_utf8_lossy(name);
+                            let channel = name.strip_prefix(prefix.as_ref()).unwrap_or(&name);
+                            if channels.contains(channel) {
+                                pending.insert(channel.to_owned());
+                                let _ = events.send(BusEvent::Resync);
+                            }
+                        }
+                    }
                     _ => {}
                 }
             }
@@ -445,6 +473,43 @@ async fn run_cluster(
             }
         }
     }
+}
+
+/// The cluster's slot ranges with the address of each one's master, in
+/// order; `None` when no node answers.
+async fn slot_owners(conn: &mut redis::cluster_async::ClusterConnection) -> Option<Vec<(i64, i64, String)>> {
+    let answer = tokio::time::timeout(
+        Duration::from_secs(1),
+        redis::cmd("CLUSTER").arg("SLOTS").query_async::<redis::Value>(conn),
+    )
+    .await
+    .ok()?
+    .ok()?;
+    let redis::Value::Array(ranges) = answer else {
+        return None;
+    };
+    let mut owners = Vec::new();
+    for range in ranges {
+        let redis::Value::Array(fields) = range else { continue };
+        let (Some(redis::Value::Int(start)), Some(redis::Value::Int(end)), Some(redis::Value::Array(master))) =
+            (fields.first(), fields.get(1), fields.get(2))
+        else {
+            continue;
+        };
+        let address = master
+            .iter()
+            .take(2)
+            .map(|v| match v {
+                redis::Value::BulkString(b) => String::from_utf8_lossy(b).into_owned(),
+                redis::Value::Int(n) => n.to_string(),
+                other => format!("{other:?}"),
+            })
+            .collect::<Vec<_>>()
+            .join(":");
+        owners.push((*start, *end, address));
+    }
+    owners.sort();
+    Some(owners)
 }
 
 /// A [`Subscriber`] shared by many local listeners: a channel is subscribed

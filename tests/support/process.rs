@@ -117,7 +117,12 @@ impl Replica {
 /// `chat <role>` for one gRPC service as its own OS process, on
 /// `database_url`.
 pub async fn replica(app: &TestApp, role: &str, database_url: &str) -> Replica {
-    let grpc = free_port();
+    replica_on(app, role, database_url, free_port()).await
+}
+
+/// The same, listening for gRPC on `grpc` (a replica restarted where its
+/// callers knew it).
+pub async fn replica_on(app: &TestApp, role: &str, database_url: &str, grpc: u16) -> Replica {
     let metrics = free_port();
     let env = [
         ("GRPC_ADDR", format!("127.0.0.1:{grpc}")),
