@@ -389,6 +389,11 @@ async fn run_cluster(
                 let Some(now) = slot_owners(&mut conn).await else { continue };
                 if topology.as_ref().is_some_and(|before| *before != now) {
                     tracing::warn!("Redis Cluster slots moved; subscribing every channel again where it lives now");
+                    // A fresh connection starts from the new slot map; the
+                    // old one may keep routing to a dead master.
+                    if let Ok(Ok(fresh)) = tokio::time::timeout(Duration::from_secs(5), client.get_async_connection()).await {
+                        conn = fresh;
+                    }
                     pending.extend(channels.iter().cloned());
                     let _ = events.send(BusEvent::Resync);
                 }
